@@ -1,0 +1,227 @@
+"""Execute the book's notebooks with papermill, then build the book with execution off.
+
+Jupyter Book has no notion of parameters, so (as CUPiD and Project Pythia do) each notebook is executed first
+with the parameters that ``runs.yml`` lists for the chosen profile, into ``_build/executed/<profile>/``; the
+sources plus the executed copies are staged into ``_build/src``; Jupyter Book renders the staged tree into
+``_build/html``. An executed notebook is reused when nothing it depends on changed (the notebook, its
+parameters, the package's code, the pinned requirements), which is what makes a warm ``make book`` fast;
+jupyter-cache cannot do this because it ignores imported modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import yaml
+
+import emoprobe
+
+PROFILES = ("smoke", "quick", "paper")
+LIB_DIR = Path(emoprobe.__file__).resolve().parent
+
+
+class BookError(RuntimeError):
+    """A notebook or the book build failed; the message says which and where."""
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The repository root: the nearest parent holding ``runs.yml`` and ``_toc.yml``."""
+    here = (start or Path.cwd()).resolve()
+    for d in [here, *here.parents]:
+        if (d / "runs.yml").is_file() and (d / "_toc.yml").is_file():
+            return d
+    raise BookError(f"no runs.yml and _toc.yml found in {here} or its parents; run from the repository")
+
+
+def load_runs(root: Path, profile: str) -> list[dict]:
+    """The notebooks of ``runs.yml`` with the parameters of ``profile`` (plus ``profile`` itself)."""
+    if profile not in PROFILES:
+        raise BookError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    path = root / "runs.yml"
+    spec = yaml.safe_load(path.read_text())
+    runs = []
+    for entry in spec.get("notebooks", []):
+        for key in ("name", "path"):
+            if key not in entry:
+                raise BookError(f"{path}: every notebook needs '{key}', got {entry}")
+        params = dict((entry.get("profiles") or {}).get(profile) or {})
+        params["profile"] = profile
+        runs.append({"name": entry["name"], "path": root / entry["path"], "parameters": params})
+    return runs
+
+
+def _code_fingerprint(root: Path) -> str:
+    h = hashlib.sha256()
+    files = [(f.relative_to(LIB_DIR), f) for f in sorted(LIB_DIR.rglob("*.py"))]
+    files.append(("requirements.txt", root / "requirements.txt"))
+    for name, f in files:
+        h.update(str(name).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def run_key(notebook: Path, parameters: dict, code_fingerprint: str) -> str:
+    """What an executed notebook depends on; equal keys mean its outputs can be reused."""
+    h = hashlib.sha256()
+    h.update(notebook.read_bytes())
+    h.update(json.dumps(parameters, sort_keys=True).encode())
+    h.update(code_fingerprint.encode())
+    return h.hexdigest()[:16]
+
+
+def _parameter_table(nb, parameters: dict, defaults: dict) -> str:
+    merged = {**defaults, **parameters}
+    rows = ["| parameter | value | |", "|---|---|---|"]
+    for name in sorted(merged):
+        value = json.dumps(merged[name]) if not isinstance(merged[name], str) else f'"{merged[name]}"'
+        note = "set by runs.yml" if name in parameters else "notebook default"
+        rows.append(f"| `{name}` | `{value}` | {note} |")
+    meta = nb.metadata.get("papermill", {})
+    return (
+        f"```{{admonition}} Parameters of this run (profile `{parameters.get('profile', '?')}`)\n"
+        f":class: note\n\n" + "\n".join(rows) + "\n\n"
+        f"emoprobe {emoprobe.__version__}; executed by papermill in {meta.get('duration', 0):.0f} s. "
+        f"Rerun with other values: see *Run it with your model*.\n```"
+    )
+
+
+def finalize(nb, parameters: dict, defaults: dict) -> None:
+    """Make an executed notebook ready to render.
+
+    The parameter cells become a readable table (papermill's injected cell is noise on a web page, and
+    papermill issue #585 asks for exactly this table); stderr outputs are dropped (progress bars and warnings
+    are not content, and they leak machine paths).
+    """
+    insert_at = 0
+    for i, cell in enumerate(nb.cells):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "parameters" in tags or "injected-parameters" in tags:
+            cell.metadata.setdefault("tags", [])
+            if "remove-cell" not in cell.metadata["tags"]:
+                cell.metadata["tags"].append("remove-cell")
+            insert_at = i + 1
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    table = nbformat.v4.new_markdown_cell(_parameter_table(nb, parameters, defaults))
+    table.metadata["tags"] = ["emoprobe-parameters"]
+    nb.cells.insert(insert_at, table)
+
+
+def execute(run: dict, out_dir: Path, code_fingerprint: str, force: bool = False, log=print) -> Path:
+    """Execute one notebook with papermill unless an up-to-date executed copy exists; return its path."""
+    import papermill
+
+    src, params = run["path"], run["parameters"]
+    if not src.is_file():
+        raise BookError(f"runs.yml lists {src}, which does not exist")
+    out = out_dir / f"{run['name']}.ipynb"
+    key = run_key(src, params, code_fingerprint)
+    if out.is_file() and not force:
+        old = nbformat.read(out, as_version=4)
+        if old.metadata.get("emoprobe", {}).get("run_key") == key:
+            log(f"book: {run['name']}: up to date, reused")
+            return out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log(f"book: {run['name']}: executing with {json.dumps(params)}")
+    defaults = {name: p["default"] for name, p in papermill.inspect_notebook(str(src)).items()}
+    defaults = {k: _literal(v) for k, v in defaults.items()}
+    partial = out.with_suffix(".partial.ipynb")
+    t0 = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(src), str(partial), parameters=params, kernel_name="python3",
+                                   cwd=str(src.parent), progress_bar=False, log_output=False)
+    except papermill.PapermillExecutionError as err:
+        first = (err.source or "").strip().splitlines()[:3]
+        raise BookError(
+            f"notebook {src.name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
+            f"{err.ename}: {err.evalue}\n  cell starts: {' / '.join(first)}\n"
+            f"  the partly executed notebook is {partial}") from None
+    nb = nbformat.read(partial, as_version=4)
+    finalize(nb, params, defaults)
+    nb.metadata["emoprobe"] = {"run_key": key, "profile": params.get("profile"), "parameters": params}
+    nbformat.write(nb, out)
+    partial.unlink()
+    log(f"book: {run['name']}: done in {time.perf_counter() - t0:.0f} s")
+    return out
+
+
+def _literal(text):
+    # papermill reports defaults as source text; turn "[24, 30]" back into a value for the table.
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def stage(root: Path, executed: dict[str, Path], runs: list[dict], build: Path) -> Path:
+    """Copy the book sources and the executed notebooks into ``build/src`` (the tree Jupyter Book reads)."""
+    src = build / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, src / name)
+    shutil.copytree(root / "book", src / "book")
+    for run in runs:
+        dest = src / run["path"].relative_to(root)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(executed[run["name"]], dest)
+    mathjax = root / "node_modules" / "mathjax" / "es5"
+    if not (mathjax / "tex-chtml.js").is_file():
+        raise BookError(f"MathJax is missing ({mathjax}); run `npm ci` (make does it) so math renders offline")
+    shutil.copytree(mathjax, src / "_static" / "mathjax", ignore=shutil.ignore_patterns("sre", "node-main*"))
+    return src
+
+
+def build_book(src: Path, root: Path, log=print) -> Path:
+    """Render the staged tree into ``root/_build/html``; a warning about a missing page fails the build."""
+    cmd = [sys.executable, "-m", "jupyter_book", "build", str(src), "--path-output", str(root), "--all",
+           "--keep-going"]
+    log("book: " + " ".join(cmd[1:]))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    if proc.returncode != 0 or "ERROR" in proc.stderr:
+        raise BookError("jupyter-book build failed:\n" + proc.stdout[-3000:] + proc.stderr[-3000:])
+    warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line]
+    for line in warnings:
+        log("book: " + line.replace(str(root) + os.sep, ""))
+    return root / "_build" / "html"
+
+
+def make_book(profile: str = "quick", only: list[str] | None = None, force: bool = False,
+              build: bool = True, root: Path | None = None, log=print) -> Path:
+    """Execute every notebook of ``profile`` (or only the named ones) and build the book."""
+    root = root or find_root()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    runs = load_runs(root, profile)
+    unknown = set(only or []) - {r["name"] for r in runs}
+    if unknown:
+        raise BookError(f"unknown notebook(s) {sorted(unknown)}; runs.yml has {[r['name'] for r in runs]}")
+    out_dir = root / "_build" / "executed" / profile
+    fingerprint = _code_fingerprint(root)
+    executed = {}
+    for run in runs:
+        if only and run["name"] not in only:
+            path = out_dir / f"{run['name']}.ipynb"
+            if not path.is_file():
+                raise BookError(f"{run['name']} has not been executed for profile {profile}; drop --only")
+            executed[run["name"]] = path
+            continue
+        executed[run["name"]] = execute(run, out_dir, fingerprint, force=force, log=log)
+    if not build:
+        return out_dir
+    src = stage(root, executed, runs, root / "_build")
+    html = build_book(src, root, log=log)
+    log(f"book: open {html / 'index.html'}")
+    return html
