@@ -11,7 +11,7 @@ works about as hard as on real footage; a flat colour would compress to nothing)
       resizes to its pixel budget, and that would time the resize rather than the decode. It reads a
       local path, so no network is involved.
 
-Each figure is the median of several repeats (time.perf_counter), after one warm-up call.
+Each figure is the median of several repeats (time.perf_counter), run round-robin after one warm-up call.
 The target is (a) at least 1.5x faster than (b).
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from emoprobe.video import probe, read_frames, write_video
 
-REPEATS = 15
+REPEATS = 25
 TARGET = 1.5
 
 
@@ -52,14 +52,37 @@ def make_clip(path, seconds=3, size=224, fps=25, seed=0):
     return write_video(path, np.stack(frames), fps=fps, crf=23)
 
 
-def median_time(fn, repeats=REPEATS):
-    fn()  # warm-up: imports, file cache
-    times = []
+def median_times(cases, repeats=REPEATS):
+    """Median seconds per case. Cases run round-robin, so a slow spell of a shared machine (CPU frequency,
+    a neighbour's job) hits every case alike instead of skewing whichever case was running then."""
+    for fn in cases.values():
+        fn()  # warm-up: imports, file cache, decoder libraries
+    times = {name: [] for name in cases}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, fn in cases.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def decode_only(path):
+    """The work no reader can skip here: the last sample is frame T-1, so every frame gets decoded."""
+    import av
+
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for _ in container.decode(stream):
+            pass
+
+
+def naive_pyav(path):
+    """The common idiom, for reference: PyAV's to_ndarray defaults set up swscale threads for every frame."""
+    import av
+
+    with av.open(path) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 
 
 def decord_available():
@@ -78,49 +101,58 @@ def main():
         idx = np.round(np.linspace(0, T - 1, 8)).astype(int)
         print(f"clip: {T} frames, {meta['width']}x{meta['height']}, {meta['fps']:g} fps, "
               f"{meta['duration']:g} s, {os.path.getsize(path) / 1024:.0f} KiB; sampled indices {idx.tolist()}")
-        print(f"median of {REPEATS} repeats; decord available: {decord_available()}\n")
+        print(f"median of {REPEATS} round-robin repeats; decord available: {decord_available()}\n")
 
-        rows = []  # (label, seconds)
-        rows.append(("probe (metadata: demux packets, no decode)", median_time(lambda: probe(path))))
         backends = ["decord", "pyav"] if decord_available() else ["pyav"]
-        sampled, full = {}, {}
-        for b in backends:
-            sampled[b] = median_time(lambda: read_frames(path, idx, backend=b))
-            rows.append((f"(a) 8 sampled frames, read_frames backend={b}", sampled[b]))
-        auto = median_time(lambda: read_frames(path, idx, backend="auto"))
-        rows.append(("(a) 8 sampled frames, read_frames backend=auto", auto))
         everything = np.arange(T)
+        cases = {"probe (metadata: demux packets, no decode)": lambda: probe(path)}
+        for b in backends + ["auto"]:
+            cases[f"(a) 8 sampled frames, read_frames backend={b}"] = \
+                lambda b=b: read_frames(path, idx, backend=b)
         for b in backends:
-            full[b] = median_time(lambda: read_frames(path, everything, backend=b))
-            rows.append((f"(b) whole clip to RGB, backend={b}", full[b]))
-        qwen = None
+            cases[f"(b) whole clip to RGB, read_frames backend={b}"] = \
+                lambda b=b: read_frames(path, everything, backend=b)
+        cases["(b) whole clip, PyAV loop as often written (to_ndarray defaults)"] = lambda: naive_pyav(path)
+        cases["floor: decode every frame (PyAV), no RGB conversion"] = lambda: decode_only(path)
+        qwen_label = "(c) qwen-vl-utils 0.0.14 _read_video_decord, nframes=8"
         try:
             from qwen_vl_utils.vision_process import _read_video_decord
 
             if decord_available():
-                qwen = median_time(lambda: _read_video_decord({"video": path, "nframes": 8}))
-                rows.append(("(c) qwen-vl-utils 0.0.14 _read_video_decord, nframes=8", qwen))
+                cases[qwen_label] = lambda: _read_video_decord({"video": path, "nframes": 8})
         except ImportError as e:
             print(f"(c) skipped: qwen-vl-utils not importable ({e})")
+
+        medians = median_times(cases)
+        rows = list(medians.items())
+        sampled = {b: medians[f"(a) 8 sampled frames, read_frames backend={b}"] for b in backends}
+        full = {b: medians[f"(b) whole clip to RGB, read_frames backend={b}"] for b in backends}
+        auto = medians["(a) 8 sampled frames, read_frames backend=auto"]
+        qwen = medians.get(qwen_label)
+        naive = medians["(b) whole clip, PyAV loop as often written (to_ndarray defaults)"]
 
         width = max(len(r[0]) for r in rows)
         print(f"{'measurement':<{width}}  {'ms':>8}")
         for label, t in rows:
             print(f"{label:<{width}}  {t * 1000:8.2f}")
 
-        print("\nratios (higher = the first is faster):")
-        met = True
-        for b in backends:
-            ratio = full[b] / sampled[b]
-            met &= ratio >= TARGET
-            print(f"  (b)/(a) whole clip vs 8 sampled, {b:6s}: {ratio:5.2f}x")
-        best_full = min(full.values())
-        print(f"  fastest (b) vs (a) auto                : {best_full / auto:5.2f}x")
+        floor = medians["floor: decode every frame (PyAV), no RGB conversion"]
+        ratios = [(f"(b)/(a) whole clip vs 8 sampled, {b}", full[b] / sampled[b]) for b in backends]
+        ratios.append(("fastest (b) vs (a) auto", min(full.values()) / auto))
+        ratios.append(("naive PyAV whole-clip loop vs (a) auto", naive / auto))
         if qwen is not None:
-            print(f"  (c)/(a) qwen-vl-utils vs read_frames auto: {qwen / auto:5.2f}x")
-        ok = best_full / auto >= TARGET
-        print(f"\ntarget: (a) >= {TARGET}x faster than (b): {'MET' if ok else 'NOT MET'} "
-              f"(auto vs fastest whole-clip decode); per backend: {'all met' if met else 'not all met'}")
+            ratios.append(("(c)/(a) qwen-vl-utils decord reader vs (a) auto", qwen / auto))
+        ratios += [(f"ceiling for {b}: (b) / decode floor", full[b] / floor) for b in backends]
+        print("\nratios (higher = the second is faster):")
+        width = max(len(r[0]) for r in ratios)
+        for label, r in ratios:
+            print(f"  {label:<{width}}  {r:5.2f}x")
+
+        verdicts = [f"{b} {'MET' if full[b] / sampled[b] >= TARGET else 'NOT MET'}" for b in backends]
+        verdicts.append(f"auto vs fastest (b) {'MET' if min(full.values()) / auto >= TARGET else 'NOT MET'}")
+        print(f"\ntarget (a) >= {TARGET}x faster than (b) of the same backend: " + "; ".join(verdicts))
+        print("note: the last uniform sample is frame T-1, so (a) must still decode every frame; it saves only "
+              "the RGB conversion and copies of the other frames. No reader can beat the 'ceiling' rows here.")
         return 0
 
 

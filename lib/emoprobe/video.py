@@ -15,9 +15,9 @@ Why it is built this way:
 - decord and PyAV must give identical pixels, or a score would depend on which package happened to be
   installed. Both hand the decoded YUV frame to libswscale at the same size, honour the stream's colour
   tags, and produce rgb24. This was checked across yuv420p/yuvj420p/yuv444p, BT.601/BT.709 tags, H.264 and
-  MPEG-4 Part 2, and odd sizes. PyAV's default `to_ndarray(format="rgb24")` already matches bit for bit, so
-  no conversion options are set (the interpolation flag has no effect when the size does not change).
-  `tests/test_video.py` keeps checking this.
+  MPEG-4 Part 2, and odd sizes. PyAV's `to_ndarray(format="rgb24")` already matches bit for bit, so no
+  colour options are set (the interpolation flag has no effect when the size does not change); only
+  `threads=1` is set, for speed. `tests/test_video.py` keeps checking the agreement.
 - Every failure becomes `VideoError`, which names the file and says what was expected. A data loader
   running over 10,000 clips has to say which clip was bad.
 """
@@ -123,16 +123,18 @@ def _probe_video(path, fps):
         ticks -= ticks[0]
         gaps = np.diff(ticks)
         gaps = gaps[gaps > 0]
+        assumed = False
         if len(gaps):
-            interval = Fraction(int(np.median(gaps))) * tb
-        elif rate_hint:
+            interval = Fraction(float(np.median(gaps))) * tb  # a median of ints is exact in binary
+        elif rate_hint:  # a single frame: only the header knows how long it lasts
             interval = 1 / Fraction(rate_hint)
         else:
-            interval = Fraction(1) / Fraction(fps if fps is not None else DEFAULT_FRAME_FOLDER_FPS)
+            interval = 1 / Fraction(fps if fps is not None else DEFAULT_FRAME_FOLDER_FPS)
+            assumed = True
         # Fractions keep a 25 fps clip at exactly 25.0 rather than 25.000000000000004.
         duration = Fraction(int(ticks[-1])) * tb + interval
         timestamps = ticks.astype(np.float64) * tb.numerator / tb.denominator
-        rate, assumed = float(n / duration), False
+        rate = float(n / duration)
     else:
         # No timing in the container (e.g. a raw .h264 stream): fall back to a constant rate.
         if fps is not None:
@@ -203,21 +205,20 @@ def _read_folder(path, wanted):
 
     files = _frame_files(path)
     _check_range(wanted, len(files), path)
-    unique, inverse = np.unique(wanted, return_inverse=True)
-    frames = []
-    for i in unique:
-        try:
-            with Image.open(files[i]) as im:
-                frames.append(np.asarray(im.convert("RGB")))
-        except Exception as e:
-            raise VideoError(f"{files[i]}: expected a readable image (frame {i} of {path}); {e}") from e
-    if len({f.shape for f in frames}) > 1:
-        sizes = sorted({f.shape[1::-1] for f in frames})
-        raise VideoError(f"{path}: expected all frames to have one size, found (width, height) {sizes}")
-    if not frames:
+    if len(wanted) == 0:
         meta = _probe_folder(path, None)
         return np.empty((0, meta["height"], meta["width"], 3), dtype=np.uint8)
-    return np.stack(frames)[inverse]
+    got = {}
+    for i in np.unique(wanted).tolist():
+        try:
+            with Image.open(files[i]) as im:
+                got[i] = np.asarray(im.convert("RGB"))
+        except Exception as e:
+            raise VideoError(f"{files[i]}: expected a readable image (frame {i} of {path}); {e}") from e
+    sizes = {f.shape[1::-1] for f in got.values()}
+    if len(sizes) > 1:
+        raise VideoError(f"{path}: expected all frames to have one size, found (width, height) {sorted(sizes)}")
+    return np.stack([got[i] for i in wanted.tolist()])
 
 
 def _read_decord(path, wanted):
@@ -244,30 +245,35 @@ def _read_decord(path, wanted):
 def _read_pyav(path, wanted):
     import av
 
-    unique, inverse = np.unique(wanted, return_inverse=True)
-    targets = set(unique.tolist())
-    last = int(unique[-1])
+    targets = set(wanted.tolist())
+    last = max(targets)
     got = {}
-    index = -1
+    index, stage = -1, "opening it"
     try:
         with av.open(path) as container:
             stream = _video_stream(container, path)
             stream.thread_type = "AUTO"  # threads change speed, not pixels
+            stage = "decoding"
             # The decoder returns frames in presentation order, so the running count is the index.
             for index, frame in enumerate(container.decode(stream)):
                 if index in targets:
-                    got[index] = frame.to_ndarray(format="rgb24")
+                    # threads=1: by default PyAV builds a multi-threaded swscale context for every frame,
+                    # and setting up those threads costs more than converting a 224x224 frame. The pixels
+                    # are the same either way.
+                    got[index] = frame.to_ndarray(format="rgb24", threads=1)
                 if index >= last:
                     break
     except VideoError:
         raise
     except (av.error.FFmpegError, OSError) as e:
-        raise VideoError(f"{path}: expected a decodable video file (failed after frame {index}); "
+        if stage == "decoding":
+            stage = f"decoding frame {index + 1}"
+        raise VideoError(f"{path}: expected a decodable video file; failed while {stage}; "
                          f"{type(e).__name__}: {e}") from e
     if last not in got:
         raise VideoError(f"{path}: frame index {last} out of range; the clip has {index + 1} frames "
                          f"(expected indices in [0, {index}])")
-    return np.stack([got[i] for i in unique.tolist()])[inverse]
+    return np.stack([got[i] for i in wanted.tolist()])  # one copy, in the caller's order
 
 
 # --------------------------------------------------------------------------------------------- writing
@@ -354,7 +360,7 @@ def write_frames(folder, frames, ext="jpg", name="{i:05d}.{ext}", start=1, quali
     for k, image in enumerate(np.asarray(frames, dtype=np.uint8)):
         p = folder / name.format(i=start + k, ext=ext)
         options = {"quality": quality} if ext.lower() in ("jpg", "jpeg") else {}
-        Image.fromarray(image, mode="RGB").save(p, **options)
+        Image.fromarray(image).save(p, **options)  # (H, W, 3) uint8 is RGB
         paths.append(str(p))
     return paths
 
