@@ -225,3 +225,23 @@ def make_book(profile: str = "quick", only: list[str] | None = None, force: bool
     html = build_book(src, root, log=log)
     log(f"book: open {html / 'index.html'}")
     return html
+
+
+def _run_command(args) -> int:
+    import sys
+
+    try:
+        make_book(profile=args.profile, only=args.only, force=args.force, build=not args.no_build)
+    except BookError as err:
+        print(f"book: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_command(sub) -> None:
+    p = sub.add_parser("book", help="execute the notebooks of a profile (runs.yml) and build the book")
+    p.add_argument("--profile", default="quick", help="smoke | quick | paper (default: quick)")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="execute only these notebooks")
+    p.add_argument("--force", action="store_true", help="re-execute even if nothing changed")
+    p.add_argument("--no-build", action="store_true", help="execute the notebooks but do not render")
+    p.set_defaults(func=_run_command)

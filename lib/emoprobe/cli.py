@@ -1,33 +1,51 @@
-"""Command line: ``emoprobe book`` (more subcommands arrive with the engine and the probe)."""
+"""Command line: ``emoprobe synth | train | eval | score | budget | book``.
+
+Each subcommand lives beside the code it drives: the module listed in ``COMMANDS`` exposes
+``add_command(subparsers)``, which adds its parser and sets ``func`` (returns an exit code). Modules are
+imported lazily so ``emoprobe --help`` stays fast and a broken optional part does not take the others down.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
+# subcommand -> module that defines it
+COMMANDS = {
+    "synth": "emoprobe.data.synth.cli",
+    "train": "emoprobe.probe.cli",
+    "eval": "emoprobe.evaluate",
+    "score": "emoprobe.score",
+    "budget": "emoprobe.budget",
+    "book": "emoprobe.book",
+}
 
-def _book(args) -> int:
-    from emoprobe.book import BookError, make_book
 
-    try:
-        make_book(profile=args.profile, only=args.only, force=args.force, build=not args.no_build)
-    except BookError as err:
-        print(f"book: error: {err}", file=sys.stderr)
-        return 1
-    return 0
+def build_parser(argv_command: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emoprobe", description="Reproduce the findings of arXiv 2604.15280.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
+    for name, module in COMMANDS.items():
+        if argv_command is not None and name != argv_command:
+            # only import the module of the command being run; the others get a placeholder for --help
+            sub.add_parser(name, help=f"(see `emoprobe {name} --help`)")
+            continue
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name and module.startswith(err.name):  # the part is not built yet
+                continue
+            raise
+        if hasattr(mod, "add_command"):
+            mod.add_command(sub)
+    return parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="emoprobe", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    book = sub.add_parser("book", help="execute the notebooks of a profile (runs.yml) and build the book")
-    book.add_argument("--profile", default="quick", help="smoke | quick | paper (default: quick)")
-    book.add_argument("--only", nargs="+", metavar="NAME", help="execute only these notebooks")
-    book.add_argument("--force", action="store_true", help="re-execute even if nothing changed")
-    book.add_argument("--no-build", action="store_true", help="execute the notebooks but do not render")
-    book.set_defaults(func=_book)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    args = build_parser(command).parse_args(argv)
+    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":
