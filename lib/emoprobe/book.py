@@ -180,15 +180,16 @@ def stage(root: Path, executed: dict[str, Path], runs: list[dict], build: Path) 
     mathjax = root / "node_modules" / "mathjax" / "es5"
     if not (mathjax / "tex-chtml.js").is_file():
         raise BookError(f"MathJax is missing ({mathjax}); run `npm ci` (make does it) so math renders offline")
-    shutil.copytree(mathjax, src / "_static" / "mathjax", ignore=shutil.ignore_patterns("sre", "node-main*"))
+    shutil.copytree(mathjax, src / "_vendor" / "mathjax", ignore=shutil.ignore_patterns("sre", "node-main*"))
     return src
 
 
 def build_book(src: Path, root: Path, log=print) -> Path:
     """Render the staged tree into ``root/_build/html``; a warning about a missing page fails the build."""
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(src), "--path-output", str(root), "--all",
+    # jupyter-book 1.x has no ``__main__``; call its click entry point in a fresh interpreter.
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(src), "--path-output", str(root), "--all",
            "--keep-going"]
-    log("book: " + " ".join(cmd[1:]))
+    log("book: jupyter-book " + " ".join(cmd[3:]))
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     if proc.returncode != 0 or "ERROR" in proc.stderr:
@@ -228,8 +229,6 @@ def make_book(profile: str = "quick", only: list[str] | None = None, force: bool
 
 
 def _run_command(args) -> int:
-    import sys
-
     try:
         make_book(profile=args.profile, only=args.only, force=args.force, build=not args.no_build)
     except BookError as err:

@@ -1,0 +1,135 @@
+"""The book pipeline: runs.yml, notebooks, papermill execution, the rendered smoke book."""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from emoprobe.book import BookError, load_runs, make_book
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = yaml.safe_load((ROOT / "runs.yml").read_text())["notebooks"]
+
+
+def _parameters_cell(nb):
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, "a notebook needs exactly one cell tagged `parameters`"
+    names = set(re.findall(r"^([A-Za-z_]\w*)\s*=", cells[0].source, flags=re.M))
+    return names
+
+
+@pytest.mark.parametrize("entry", RUNS, ids=[e["name"] for e in RUNS])
+def test_runs_file_matches_notebook_parameters(entry):
+    nb = nbformat.read(ROOT / entry["path"], as_version=4)
+    names = _parameters_cell(nb)
+    assert "profile" in names
+    assert set(entry["profiles"]) == {"smoke", "quick", "paper"}
+    for profile, params in entry["profiles"].items():
+        unknown = set(params or {}) - names
+        assert not unknown, f"runs.yml sets {unknown} for {profile}, which the parameters cell does not define"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{path.name}: strip outputs"
+
+
+def test_every_notebook_is_in_runs_and_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    listed = {Path(e["path"]).stem for e in RUNS}
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        assert path.stem in listed, f"{path.name} is not in runs.yml"
+        assert f"notebooks/{path.stem}" in toc, f"{path.name} is not in _toc.yml"
+
+
+def test_unknown_profile_is_named():
+    with pytest.raises(BookError, match="unknown profile 'fast'"):
+        load_runs(ROOT, "fast")
+
+
+def test_environment_yml_agrees_with_requirements():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = env["dependencies"]
+    assert "python=3.11" in deps
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert "-r requirements-dev.txt" in pip and "-e ." in pip
+    dev = (ROOT / "requirements-dev.txt").read_text()
+    assert "-r requirements.txt" in dev
+    # every pin is exact, and torch/torchvision are pinned as a pair
+    for line in (ROOT / "requirements.txt").read_text().splitlines() + dev.splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-r"):
+            assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.+]+", line), f"not an exact pin: {line}"
+    reqs = (ROOT / "requirements.txt").read_text()
+    assert "torch==" in reqs and "torchvision==" in reqs
+
+
+@pytest.mark.slow
+def test_smoke_book_executes_and_renders(smoke_book):
+    html, root = smoke_book["html"], smoke_book["root"]
+    assert (html / "index.html").is_file()
+    for entry in RUNS:
+        page = html / Path(entry["path"]).with_suffix(".html")
+        assert page.is_file(), f"{page} missing"
+        text = page.read_text()
+        assert "Parameters of this run" in text
+        assert "<img" in text, f"{page.name} shows no figure"
+        nb = nbformat.read(root / "_build" / "executed" / "smoke" / f"{entry['name']}.ipynb", as_version=4)
+        assert nb.metadata["emoprobe"]["profile"] == "smoke"
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                assert out.get("name") != "stderr"
+    # pages carry no path of the machine that built them
+    for page in html.rglob("*.html"):
+        text = page.read_text()
+        assert str(root) not in text and os.path.expanduser("~") + "/" not in text, page
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+@pytest.mark.slow
+def test_warm_rebuild_reuses_executed_notebooks(smoke_book):
+    logs = []
+    make_book(profile="smoke", root=smoke_book["root"], build=False, log=logs.append)
+    assert all("up to date" in line for line in logs if line.startswith("book: f")), logs
+    assert sum("up to date" in line for line in logs) == len(RUNS)
+
+
+@pytest.mark.slow
+def test_failing_notebook_stops_the_build_naming_notebook_and_cell(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("profile = 'quick'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "broken.ipynb")
+    (tmp_path / "runs.yml").write_text(yaml.safe_dump({"notebooks": [
+        {"name": "broken", "path": "notebooks/broken.ipynb", "profiles": {"smoke": {}}}]}))
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: notebooks/broken\n")
+    (tmp_path / "requirements.txt").write_text("")
+    with pytest.raises(BookError) as err:
+        make_book(profile="smoke", root=tmp_path, build=False, log=lambda *_: None)
+    msg = str(err.value)
+    assert "broken.ipynb" in msg and "ZeroDivisionError" in msg and "1 / 0" in msg
+    assert re.search(r"cell \d+", msg)
+
+
+def test_cli_reports_book_errors(tmp_path, monkeypatch, capsys):
+    from emoprobe.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["book", "--profile", "smoke"]) == 1
+    assert "no runs.yml" in capsys.readouterr().err
+
+
+def test_notebook_json_is_valid():
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        nbformat.validate(nbformat.read(path, as_version=4))
+        json.loads(path.read_text())

@@ -1,0 +1,99 @@
+"""The rendered smoke book in a real headless Chromium: pages load, figures show, math renders, links resolve.
+
+Needs Debian's chromium (`.ci/run` installs it); without one these tests are skipped and say why.
+"""
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium on this machine "
+                       "(install Debian's `chromium` package; .ci/run does)"),
+]
+# Flags that keep Chromium from reaching for the network at start-up (this machine has none).
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def site(smoke_book):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(smoke_book["html"]))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_port}/", "html": Path(smoke_book["html"])}
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+def _pages(html: Path):
+    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
+                  if not p.relative_to(html).parts[0].startswith("_"))
+
+
+def test_every_page_loads_offline_with_figures_math_and_working_links(site, browser):
+    html, base = site["html"], site["url"]
+    pages = _pages(html)
+    assert "index.html" in pages and any(p.startswith("notebooks/") for p in pages)
+    page = browser.new_page()
+    external, failed = [], []
+    page.on("request", lambda r: external.append(r.url) if urlparse(r.url).hostname != "127.0.0.1" else None)
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    math_pages = 0
+    for rel in pages:
+        if 'http-equiv="Refresh"' in (html / rel).read_text()[:200]:  # index.html only redirects to the root
+            target = (html / rel).read_text().split("url=")[1].split('"')[0]
+            assert (html / Path(rel).parent / target).is_file(), f"{rel} redirects to a missing {target}"
+            continue
+        response = page.goto(base + rel, wait_until="load")
+        assert response is not None and response.ok, f"{rel}: HTTP {response and response.status}"
+        assert page.title(), f"{rel} has no title"
+        # figures: every image decoded to real pixels
+        broken = page.eval_on_selector_all("img", "els => els.filter(e => !(e.complete && e.naturalWidth > 0))"
+                                                  ".map(e => e.src)")
+        assert not broken, f"{rel}: images that did not load: {broken}"
+        # math: wait for MathJax to typeset, then no raw TeX delimiters remain in the text
+        if page.evaluate("() => document.querySelector('.math') !== null"):
+            math_pages += 1
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            page.evaluate("() => MathJax.startup.promise")
+            assert page.evaluate("() => document.querySelectorAll('mjx-container').length") > 0, rel
+            assert page.evaluate("() => document.querySelectorAll('mjx-merror').length") == 0, rel
+        # internal links resolve to files of the book
+        for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+            url = urlparse(urljoin(base + rel, href))
+            if url.hostname == "127.0.0.1" and url.path:
+                target = html / url.path.lstrip("/")
+                assert target.exists() or (target / "index.html").exists(), f"{rel}: broken link {href}"
+    assert math_pages >= 1, "no page with math was checked"
+    assert not failed, f"requests that failed: {failed[:5]}"
+    assert not external, f"the book reached for the network: {external[:5]}"
+
+
+def test_notebook_chapters_show_figures(site, browser):
+    page = browser.new_page()
+    for rel in _pages(site["html"]):
+        if rel.startswith("notebooks/"):
+            page.goto(site["url"] + rel, wait_until="load")
+            sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.naturalWidth, e.naturalHeight])")
+            assert sizes and all(w > 100 and h > 100 for w, h in sizes), (rel, sizes)
+            assert "Parameters of this run" in page.inner_text("body")
