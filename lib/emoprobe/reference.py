@@ -87,3 +87,37 @@ FPS_CURVE_DIGITIZED = {
 
 # The paper's stated micro-expression duration range, seconds (abstract).
 MICRO_EXPRESSION_SECONDS = (0.25, 0.5)
+
+# Table 3 of the paper (multi-stage context enrichment, MSCE), Qwen2.5-VL macro-F1, as reported in the
+# reviewers' summary of the paper (reference/paper.md §3.2); the baselines equal Table 2's "original" row.
+TABLE3 = {"Qwen2.5-VL": {"mafw": {"baseline": 0.2449, "msce": 0.2731},
+                         "dfew": {"baseline": 0.4552, "msce": 0.4820}}}
+
+# The teaser figure: ground truth and each model's answer to "What is the emotional state of character in
+# this video?" (reference/paper.md §3.6).
+TEASER_PROMPT = "What is the emotional state of character in this video?"
+TEASER = [
+    {"clip": "brief smile", "truth": "happiness", "Gemini2.5-Flash": "sadness", "Qwen2.5-VL": "neutral",
+     "EmotionQwen": "disgust"},
+    {"clip": "tensed expression", "truth": "anger", "Gemini2.5-Flash": "anxiety", "Qwen2.5-VL": "neutral",
+     "EmotionQwen": "neutral"},
+]
+
+# Published vision-only DFER results, UAR / WAR in %, with the frames each model samples
+# (reference/datasets.md §2; DFER-CLIP values read from its README figure).
+VISION_ONLY_BASELINES = {
+    "Former-DFER": {"dfew": (53.69, 65.70), "ferv39k": (37.20, 46.85), "mafw": (31.16, 43.27),
+                    "frames": "8 segments x 2 consecutive frames, 112 px"},
+    "DFER-CLIP": {"dfew": (59.61, 71.25), "ferv39k": (41.27, 51.65), "mafw": (39.89, 52.55),
+                  "frames": "16 segment centres, 224 px"},
+    "MAE-DFER": {"dfew": (63.41, 74.43), "ferv39k": (43.12, 52.07), "mafw": (41.62, 54.31),
+                 "frames": "16 frames, stride 4, 160 px"},
+    "S2D": {"dfew": (61.82, 76.03), "ferv39k": (41.28, 52.56), "mafw": (41.86, 57.37),
+            "frames": "16 consecutive frames, 224 px"},
+    "DK-CLIP": {"dfew": (64.95, 75.41), "ferv39k": (41.84, 52.37), "mafw": (43.01, 56.56),
+                "frames": "16 frames"},
+    "SVFAP-B": {"dfew": (62.83, 74.27), "ferv39k": (42.14, 52.29), "mafw": (41.19, 54.28), "frames": "-"},
+}
+
+# GPT-4V zero-shot ("GPT-4V with Emotion", 3 uniformly sampled frames), WAR / UAR in %, as reported.
+GPT4V_REPORTED = {"dfew": {"war": 43.80, "uar": 36.96}, "ferv39k": {"war": 34.29, "uar": 24.92}}
