@@ -1,0 +1,121 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from emoprobe.cli import main
+from emoprobe.score import read_prediction, score_predictions
+
+HELDOUT = Path("/work/shared/heldout/gpt4v-emotion")
+DFEW = ["happy", "sad", "neutral", "angry", "surprise", "disgust", "fear"]
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_score_predictions_ranked_lists_topk_and_unanswered():
+    rows = [
+        {"id": 1, "label": "Happy", "prediction": "Happy,Neutral,Sad"},
+        {"id": 2, "label": "Sad", "prediction": "Neutral,Sad,Fear"},
+        {"id": 3, "label": "Fear", "prediction": "Pain,Surprise,Fear"},  # top-1 outside the set: wrong
+        {"id": 4, "label": "Neutral", "prediction": ""},  # unanswered
+        {"id": 5, "label": "Disgust", "prediction": "The person looks disgusted."},  # free text
+    ]
+    out = score_predictions(rows, "dfew", top_k=3)
+    assert (out["n_rows"], out["n_answered"], out["n_unanswered"]) == (5, 4, 1)
+    assert out["top1_outside_labels"] == {"pain": 1}
+    assert out["all"]["war"] == pytest.approx(2 / 5)
+    assert out["answered"]["war"] == pytest.approx(2 / 4)
+    assert out["top_k"]["all"] == pytest.approx({"top1": 2 / 5, "top2": 3 / 5, "top3": 4 / 5})
+    assert out["top_k"]["answered"]["top3"] == pytest.approx(4 / 4)
+    assert out["all"]["n_unparsed"] == 2  # the unanswered clip and the "Pain" answer
+    assert out["collapse"]["shares"]["neutral"]["predicted_share"] == pytest.approx(1 / 4)
+    json.dumps(out)  # plain data
+
+
+def test_read_prediction_forms():
+    assert read_prediction("Neutral, surprised ,Fear", DFEW) == (["neutral", "surprise", "fear"], "ranked list")
+    assert read_prediction("  HAPPINESS ", DFEW) == (["happy"], "exact")
+    assert read_prediction(None, DFEW) == ([], "unanswered")
+    assert read_prediction(float("nan"), DFEW) == ([], "unanswered")
+    assert read_prediction("I'm sorry, I can't help with that.", DFEW)[0] == [None]
+
+
+def test_unknown_true_label_is_named():
+    with pytest.raises(ValueError, match=r"row 'x'.*'joyish'"):
+        score_predictions([{"id": "x", "label": "joyish", "prediction": "happy"}], "dfew")
+    with pytest.raises(ValueError, match="labels"):
+        score_predictions([{"id": "x", "label": "happy", "prediction": "happy"}], "nosuchset")
+
+
+def test_cli_autodetects_columns_and_writes_json(tmp_path, capsys):
+    csv = _write(tmp_path / "p.csv", "video_name,GT,pred\na,happy,happy\nb,sad,neutral\nc,sad,\n")
+    out_json = tmp_path / "s.json"
+    assert main(["score", "--predictions", str(csv), "--labels", "dfew", "--json", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    assert "answered only" in text and "clips 3, answered 2, unanswered 1" in text
+    result = json.loads(out_json.read_text())
+    assert result["all"]["war"] == pytest.approx(1 / 3) and result["answered"]["war"] == pytest.approx(1 / 2)
+
+
+def test_cli_explicit_columns_and_clear_errors(tmp_path, capsys):
+    csv = _write(tmp_path / "p.csv", "clip,truth,model_a\na,happy,happy\n")
+    assert main(["score", "--predictions", str(csv), "--labels", "dfew"]) == 2
+    err = capsys.readouterr().out
+    assert str(csv) in err and "true label" in err and "--label-col" in err  # names the file and the column
+    assert main(["score", "--predictions", str(csv), "--labels", "dfew", "--label-col", "truth",
+                 "--pred-col", "model_a"]) == 0
+    capsys.readouterr()
+    assert main(["score", "--predictions", str(csv), "--labels", "dfew", "--label-col", "truth",
+                 "--pred-col", "nope"]) == 2
+    assert "no column 'nope' (--pred-col)" in capsys.readouterr().out
+    bad = _write(tmp_path / "bad.csv", "id,label,prediction\na,pain,happy\n")
+    assert main(["score", "--predictions", str(bad), "--labels", "dfew"]) == 2
+    msg = capsys.readouterr().out
+    assert str(bad) in msg and "'pain'" in msg
+    assert main(["score", "--predictions", str(tmp_path / "none.csv"), "--labels", "dfew"]) == 2
+    assert "no such file" in capsys.readouterr().out
+
+
+def test_ground_truth_adds_missing_clips_as_unanswered(tmp_path):
+    from emoprobe.score import score_file
+
+    preds = _write(tmp_path / "p.csv", "name,gt,gpt4v\na,Happy,\"Happy,Sad\"\n")
+    truth = _write(tmp_path / "t.csv", "name,gt,gpt4v\na,Happy,\nb,Sad,\n")
+    out = score_file(preds, "dfew", ground_truth=truth)
+    assert (out["n_rows"], out["n_answered"]) == (2, 1)
+    assert out["all"]["war"] == 0.5 and out["answered"]["war"] == 1.0
+    clash = _write(tmp_path / "c.csv", "name,gt\na,Sad\n")
+    with pytest.raises(ValueError, match="clip 'a'"):
+        score_file(preds, "dfew", ground_truth=clash)
+    stray = _write(tmp_path / "s.csv", "name,gt\nz,Sad\n")
+    with pytest.raises(ValueError, match="missing from the ground truth"):
+        score_file(preds, "dfew", ground_truth=stray)
+
+
+# --- the published GPT-4V with Emotion predictions (reference/datasets.md §3.1) ---------------------------------
+
+@pytest.mark.parametrize(("dataset", "n_all", "n_answered", "war", "uar", "neutral_share"), [
+    ("dfew", 2341, 2337, 43.69, 36.84, 38.5),
+    ("ferv39k", 7847, 7538, 34.28, 24.92, 61.1),
+])
+def test_reproduces_gpt4v_recomputation(dataset, n_all, n_answered, war, uar, neutral_share):
+    folder = HELDOUT / dataset
+    if not (folder / "label-gpt4v.csv").is_file() or not (folder / "label.csv").is_file():
+        pytest.skip(f"published GPT-4V predictions not available under {folder}")
+    from emoprobe.score import score_file
+
+    # label-gpt4v.csv holds the answered clips only; label.csv lists every test clip (empty predictions).
+    # The recomputed numbers use the answered clips as the denominator.
+    out = score_file(folder / "label-gpt4v.csv", dataset, ground_truth=folder / "label.csv")
+    assert (out["n_rows"], out["n_answered"]) == (n_all, n_answered)
+    assert round(100 * out["answered"]["war"], 2) == war
+    assert round(100 * out["answered"]["uar"], 2) == uar
+    assert round(100 * out["collapse"]["shares"]["neutral"]["predicted_share"], 1) == neutral_share
+    # counting the unanswered clips as wrong lowers both (stated, not hidden)
+    assert out["all"]["war"] < out["answered"]["war"]
+    # the prediction file alone gives the answered-only numbers
+    alone = score_file(folder / "label-gpt4v.csv", dataset)
+    assert alone["n_rows"] == n_answered and alone["all"]["war"] == out["answered"]["war"]
