@@ -1,0 +1,5 @@
+import sys
+
+from emoprobe.cli import main
+
+sys.exit(main())
