@@ -39,6 +39,8 @@ overridable per call (``visual_tokens("qwen2.5-vl", 480, 640, 16, max_pixels=200
 
 from __future__ import annotations
 
+import sys
+
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -668,3 +670,51 @@ def _check_frames(n) -> int:
 def _check_size(height, width):
     if not (height >= 1 and width >= 1):
         raise ValueError(f"frame height and width must be positive, got {height!r} x {width!r}")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Command line: `emoprobe budget`
+# ----------------------------------------------------------------------------------------------------------
+
+def _run_command(args) -> int:
+    import json
+
+    families = args.family or list_families()
+    rows = []
+    try:
+        for fam in families:
+            row = clip_budget(fam, args.height, args.width, args.frames, args.fps,
+                              event_durations_s=tuple(args.event))
+            rows.append(row)
+    except ValueError as err:
+        print(f"budget: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"clip: {args.frames} frames at {args.fps:g} fps ({args.frames / args.fps:.2f} s), "
+          f"{args.width}x{args.height} px; each family's default sampling")
+    head = f"{'family':<18}{'sampler':<16}{'frames':>7}{'tokens':>9}{'tok/frame':>10}"
+    head += "".join(f"{'P(' + format(d, 'g') + ' s)':>10}" for d in args.event)
+    print(head)
+    for r in rows:
+        line = f"{r['family']:<18}{r['sampler']:<16}{r['sampled_frames']:>7}{r['visual_tokens']:>9}" \
+               f"{r['tokens_per_frame']:>10.1f}"
+        line += "".join(f"{r[f'capture_{d:g}s']:>10.2f}" for d in args.event)
+        print(line)
+    print("P(d s): probability that at least one sampled frame lies inside an event of d seconds placed "
+          "uniformly at random in the clip")
+    return 0
+
+
+def add_command(sub) -> None:
+    p = sub.add_parser("budget", help="visual tokens and event-capture probability of each VLM's default sampling")
+    p.add_argument("--family", nargs="+", choices=list_families(), help="families (default: all)")
+    p.add_argument("--frames", type=int, default=70, help="frames in the clip (default 70, DFEW's median)")
+    p.add_argument("--fps", type=float, default=25.0, help="clip frame rate (default 25)")
+    p.add_argument("--height", type=int, default=224)
+    p.add_argument("--width", type=int, default=224)
+    p.add_argument("--event", type=float, nargs="+", default=[0.25, 0.5], metavar="SECONDS",
+                   help="event durations for the capture probability (default 0.25 0.5)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=_run_command)
