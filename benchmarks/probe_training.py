@@ -1,0 +1,90 @@
+"""Train every probe model of a profile from scratch into a temporary cache; print each training time and the
+total against the 15-minute budget, then a warm rerun (target: 0 trainings).
+
+    python benchmarks/probe_training.py [--profile quick] [--scores results.json] [--keep DIR]
+
+``--scores`` also scores every model on the profile's held-out balanced test set (macro-F1, per-class recall,
+prediction shares, micro-expression accuracy when the sampled frames caught / missed the event) and writes them
+as JSON. The CPU is whatever this machine gives now: the number of torch threads and the load average are
+printed next to the times, so a run on a busy machine can be read (and extrapolated) honestly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+BUDGET_S = 15 * 60
+
+
+def main(argv=None) -> int:
+    import torch
+
+    from emoprobe.probe import zoo
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="quick", choices=sorted(zoo.PROFILES))
+    ap.add_argument("--scores", default=None, help="write held-out scores of every model to this JSON file")
+    ap.add_argument("--keep", default=None, help="use (and keep) this cache folder instead of a temporary one")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(2)
+    tmp = None if args.keep else tempfile.TemporaryDirectory(prefix="emoprobe-bench-")
+    cache = args.keep or tmp.name
+    trainings = []
+
+    def log(msg):
+        if ": training" in msg:
+            trainings.append(msg.split(":")[0])
+
+    print(f"profile {args.profile}, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}, "
+          f"cache {cache}")
+    times = {}
+    t_all = time.perf_counter()
+    for name in zoo.list_models():
+        t0 = time.perf_counter()
+        zoo.get(name, args.profile, cache_dir=cache, seed=args.seed, progress=True, log=log)
+        times[name] = time.perf_counter() - t0
+        print(f"  {name:20s} {times[name]:7.1f} s   (load average {os.getloadavg()[0]:.2f})", flush=True)
+    total = time.perf_counter() - t_all
+    print(f"total {total:.1f} s = {total / BUDGET_S:.2f} x the 15-minute budget ({len(trainings)} trainings)")
+
+    cold = len(trainings)
+    t0 = time.perf_counter()
+    for name in zoo.list_models():
+        zoo.get(name, args.profile, cache_dir=cache, seed=args.seed, progress=False, log=log)
+    warm = time.perf_counter() - t0
+    print(f"warm rerun {warm:.1f} s, {len(trainings) - cold} trainings (target 0)")
+
+    if args.scores:
+        results = {"profile": args.profile, "train_seconds": times, "total_seconds": total, "warm_seconds": warm,
+                   "histories": {}, "scores": {}}
+        for name in zoo.list_models():
+            h = zoo.history(name, args.profile, cache_dir=cache, seed=args.seed)
+            results["histories"][name] = {k: h.get(k) for k in ("seconds", "steps_per_second", "num_parameters",
+                                                                 "drawn_label_share", "drawn_micro_share")}
+            results["histories"][name]["loss_first_last"] = [h["loss"][:20], h["loss"][-20:]]
+            s = zoo.score(name, args.profile, cache_dir=cache, seed=args.seed)
+            s["rows"] = [{k: r.get(k) for k in ("id", "label", "kind", "prediction", "raw_output", "event_sampled")}
+                         for r in s["rows"]]
+            results["scores"][name] = s
+            print(f"  {name:20s} macro-F1 {s['macro_f1']:.3f}  WAR {s['war']:.3f}  head share {s['head_share']:.3f}"
+                  f"  unparsed {s['unparsed_rate']:.3f}  micro sampled/missed "
+                  f"{s['micro_sampled_accuracy']}/{s['micro_missed_accuracy']}", flush=True)
+        with open(args.scores, "w") as f:
+            json.dump(results, f, indent=1, default=str)
+        print(f"scores written to {args.scores}")
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

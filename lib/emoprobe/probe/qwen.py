@@ -1,0 +1,749 @@
+"""The probe VLM: a tiny, real ``Qwen2VLForConditionalGeneration`` built, pretrained and fine-tuned on CPU.
+
+What is built (``build``): a byte-level BPE tokenizer trained here with ``tokenizers`` on the probe's own text
+(`emoprobe.probe.corpus.tokenizer_corpus`: every prompt, the label words of DFEW/MAFW/FERV39k, captions,
+motion phrases) plus the eight Qwen2-VL special tokens; Qwen's chat template; the official
+``Qwen2VLProcessor`` with explicit pixel limits; and a Qwen2-VL of about 0.3 M parameters with the recipe's
+shape (reference/probe-recipe.md: vision patch 7, embed 64, depth 2; LM hidden 64, 2 layers, 4 heads, 2 KV
+heads, ``mrope_section`` [2, 3, 3], which must sum to head_dim / 2). ``ProbeVLM.save_pretrained`` writes model,
+processor and generation config (eos ``<|im_end|>``, pad ``<|endoftext|>``, left padding) into ONE folder, so
+``emoprobe.vlm.hf.HFBackend(model=folder)`` loads it exactly as it loads a hub checkpoint.
+
+Training examples are (frames, prompt, answer) triples rendered from probe clips (``web_examples``,
+``finetune_examples``); the prompt goes through the processor exactly as HFBackend sends it (chat template,
+``do_sample_frames=False``, the sampler's frame indices as metadata) and the answer's token ids are appended,
+so the loss covers the answer and ``<|im_end|>`` only, masked from the END of the expanded sequence
+(probe-recipe pitfall 2), with ``mm_token_type_ids`` carried along (pitfall 3).
+
+**The visual-token budget** (``frame_side``): every input costs at most ``visual_tokens`` tokens (default 64,
+the recipe's 8 frames at 56 px). One merged token covers 14 x 14 px (patch 7 x merge 2) of a frame pair
+(temporal patch 2), so n frames at side s cost ceil(n / 2) * (s / 14)^2 tokens; the side is the largest
+multiple of 14, at most 56, that fits: 2-8 frames at 56 px, 9-14 at 42, 15-32 at 28, more at 14,
+and at most 2 * budget frames (a longer sample keeps a uniform subset). More frames therefore means fewer
+pixels per frame, as a fixed context forces on a real VLM (reference/paper.md §5).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from emoprobe.labels import LABEL_SETS
+from emoprobe.lexicon import concept
+from emoprobe.probe import corpus
+from emoprobe.probe.training import OPTIMIZER_DEFAULTS, fit, seed_everything
+
+MODEL_DEFAULTS = {
+    "vocab_size": 1024,
+    "patch_size": 7,
+    "vision_embed": 64,
+    "vision_depth": 2,
+    "vision_heads": 4,
+    "hidden_size": 64,
+    "num_layers": 2,
+    "num_heads": 4,
+    "num_kv_heads": 2,
+    "intermediate_size": 128,
+    "mrope_section": [2, 3, 3],
+    "frame_size": 56,  # the largest frame side the processor keeps (max_pixels = frame_size ** 2)
+}
+MERGE = 2
+TEMPORAL_PATCH = 2
+CONTEXT_SHARE = 0.25  # share of classification examples given as keyframes + motion text (MSCE stage 2)
+VISUAL_TOKENS = 64  # the default budget: 8 frames at 56 px with patch 7 (reference/probe-recipe.md)
+
+# Sampling rates the training inputs are drawn at (reference/paper.md §5 sweeps 1, 5, 10, 15, 20, 25 fps).
+TRAIN_FPS = (1.0, 2.0, 3.0, 5.0, 8.0, 10.0, 15.0, 20.0, 25.0)
+TRAIN_UNIFORM = (4, 8, 16)  # uniform frame counts (the usual 8-frame VLM input and its neighbours)
+
+
+# --- the processor's pixel rule and the budget --------------------------------------------------------------------
+
+def token_unit(patch_size: int = MODEL_DEFAULTS["patch_size"]) -> int:
+    """Pixels per side of one merged visual token (patch x spatial merge)."""
+    return int(patch_size) * MERGE
+
+
+def frame_side(num_frames: int, visual_tokens: int = VISUAL_TOKENS, max_side: int = MODEL_DEFAULTS["frame_size"],
+               patch_size: int = MODEL_DEFAULTS["patch_size"]) -> int:
+    """Frame side (px) so that ``num_frames`` frames cost at most ``visual_tokens`` tokens (module docstring)."""
+    if num_frames < 1 or visual_tokens < 1:
+        raise ValueError(f"frame_side: num_frames and visual_tokens must be >= 1, got {num_frames}, {visual_tokens}")
+    unit = token_unit(patch_size)
+    pairs = math.ceil(num_frames / TEMPORAL_PATCH)
+    cells = max(1, math.isqrt(max(visual_tokens // pairs, 1)))
+    return int(max(unit, min(max_side // unit, cells) * unit))
+
+
+def visual_tokens_of(num_frames: int, side: int, patch_size: int = MODEL_DEFAULTS["patch_size"]) -> int:
+    unit = token_unit(patch_size)
+    return math.ceil(num_frames / TEMPORAL_PATCH) * (side // unit) ** 2
+
+
+def max_frames(visual_tokens: int = VISUAL_TOKENS) -> int:
+    """The most frames a budget allows (one token per frame pair at the smallest side)."""
+    return TEMPORAL_PATCH * int(visual_tokens)
+
+
+def budget_indices(indices: np.ndarray, visual_tokens: int = VISUAL_TOKENS) -> np.ndarray:
+    """A sample's indices, thinned to a uniform subset when it has more frames than the budget allows."""
+    indices = np.asarray(indices, dtype=np.int64)
+    cap = max_frames(visual_tokens)
+    if len(indices) <= cap:
+        return indices
+    return indices[np.rint(np.linspace(0, len(indices) - 1, cap)).astype(np.int64)]
+
+
+def fit_budget(frames: np.ndarray, visual_tokens: int = VISUAL_TOKENS, max_side: int = MODEL_DEFAULTS["frame_size"],
+               patch_size: int = MODEL_DEFAULTS["patch_size"]) -> np.ndarray:
+    """Resize frames (n, H, W, 3) uint8 to the budget's square side (antialiased bilinear)."""
+    arr = np.asarray(frames)
+    if arr.ndim != 4 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
+        raise ValueError(f"frames must be a uint8 array (n, H, W, 3), got {arr.dtype} {arr.shape}")
+    side = frame_side(len(arr), visual_tokens, max_side, patch_size)
+    if arr.shape[1] == side and arr.shape[2] == side:
+        return arr
+    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+
+
+# --- building -----------------------------------------------------------------------------------------------------
+
+def build_tokenizer(vocab_size: int = MODEL_DEFAULTS["vocab_size"], texts: Iterable[str] | None = None):
+    """A byte-level BPE tokenizer trained on the probe corpus, with Qwen2-VL's special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from emoprobe.vlm.tiny import QWEN_SPECIAL
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=int(vocab_size), special_tokens=QWEN_SPECIAL, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(list(texts if texts is not None else corpus.tokenizer_corpus()), trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, padding_side="left", eos_token="<|im_end|>",
+                                   pad_token="<|endoftext|>")
+
+
+def build_processor(tokenizer, patch_size: int = MODEL_DEFAULTS["patch_size"],
+                    frame_size: int = MODEL_DEFAULTS["frame_size"]):
+    """The official Qwen2VLProcessor with explicit pixel limits (pitfall 4: the defaults upscale small frames)."""
+    from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
+
+    from emoprobe.vlm.tiny import QWEN_CHAT_TEMPLATE
+
+    unit = token_unit(patch_size)
+    size = {"shortest_edge": unit * unit, "longest_edge": frame_size * frame_size}
+    common = dict(size=size, patch_size=patch_size, merge_size=MERGE, temporal_patch_size=TEMPORAL_PATCH)
+    return Qwen2VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**common),
+        video_processor=Qwen2VLVideoProcessor(**common, cap_pixels_per_frame=False, do_sample_frames=False),
+        tokenizer=tokenizer, chat_template=QWEN_CHAT_TEMPLATE)
+
+
+def split_config(config: dict | None, defaults: dict) -> dict:
+    config = dict(config or {})
+    unknown = set(config) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown config keys {sorted(unknown)}; expected some of {sorted(defaults)}")
+    return {k: config.get(k, v) for k, v in defaults.items()}
+
+
+def build(seed: int = 0, **cfg) -> ProbeVLM:
+    """A freshly initialised probe VLM (weights from ``seed``): tokenizer, processor and model."""
+    from transformers import GenerationConfig, Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+    from emoprobe.vlm.tiny import QWEN_SPECIAL
+
+    c = split_config(cfg, MODEL_DEFAULTS)
+    head_dim = c["hidden_size"] // c["num_heads"]
+    if c["hidden_size"] % c["num_heads"] or sum(c["mrope_section"]) * 2 != head_dim:
+        raise ValueError(f"mrope_section {c['mrope_section']} must sum to head_dim / 2 = {head_dim // 2} "
+                         f"(hidden_size {c['hidden_size']} / num_heads {c['num_heads']} / 2)")
+    if c["frame_size"] % token_unit(c["patch_size"]):
+        raise ValueError(f"frame_size {c['frame_size']} must be a multiple of patch_size x merge = "
+                         f"{token_unit(c['patch_size'])}")
+    tokenizer = build_tokenizer(c["vocab_size"])
+    processor = build_processor(tokenizer, c["patch_size"], c["frame_size"])
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
+    config = Qwen2VLConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=c["hidden_size"],
+                         intermediate_size=c["intermediate_size"], num_hidden_layers=c["num_layers"],
+                         num_attention_heads=c["num_heads"], num_key_value_heads=c["num_kv_heads"],
+                         max_position_embeddings=4096, bos_token_id=ids["<|endoftext|>"],
+                         eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=True,
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+                                          "mrope_section": list(c["mrope_section"])}),
+        vision_config=dict(depth=c["vision_depth"], embed_dim=c["vision_embed"], hidden_size=c["hidden_size"],
+                           mlp_ratio=2, num_heads=c["vision_heads"], patch_size=c["patch_size"],
+                           spatial_merge_size=MERGE, temporal_patch_size=TEMPORAL_PATCH),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(int(seed))
+        model = Qwen2VLForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(do_sample=False, eos_token_id=ids["<|im_end|>"],
+                                               pad_token_id=ids["<|endoftext|>"], bos_token_id=ids["<|endoftext|>"])
+    return ProbeVLM(model.eval(), processor)
+
+
+class ProbeVLM:
+    """Model + processor, saved together into one folder (what HFBackend and ``cached_train`` expect)."""
+
+    MARKER = "EMOPROBE_PROBE.json"
+
+    def __init__(self, model, processor, info: dict | None = None):
+        self.model = model
+        self.processor = processor
+        self.info = info or {}
+
+    def save_pretrained(self, folder) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder)
+        self.processor.save_pretrained(folder)
+        (folder / self.MARKER).write_text(json.dumps({"probe_vlm": True, **self.info}, indent=1, default=str) + "\n")
+        return folder
+
+    @classmethod
+    def from_pretrained(cls, folder) -> ProbeVLM:
+        from transformers import AutoProcessor, Qwen2VLForConditionalGeneration
+
+        folder = Path(folder)
+        if not (folder / "config.json").exists():
+            raise ValueError(f"{folder}: not a saved probe VLM (no config.json)")
+        marker = folder / cls.MARKER
+        info = json.loads(marker.read_text()) if marker.exists() else {}
+        model = Qwen2VLForConditionalGeneration.from_pretrained(folder).eval()
+        return cls(model, AutoProcessor.from_pretrained(folder), info)
+
+    def eval(self) -> ProbeVLM:
+        self.model.eval()
+        return self
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+# --- encoding examples --------------------------------------------------------------------------------------------
+
+def _messages(prompt: str) -> list:
+    # the same message HFBackend builds for a video request (emoprobe.vlm.hf.HFBackend._messages)
+    return [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}]
+
+
+def encode_prompt(processor, frames: np.ndarray, prompt: str, indices=None, clip_fps=None, clip_num_frames=None):
+    """The processor's output for one (frames, prompt) request, as HFBackend.build_inputs produces it."""
+    text = processor.apply_chat_template(_messages(prompt), add_generation_prompt=True, tokenize=False)
+    n = len(frames)
+    idx = [int(i) for i in indices] if indices is not None else list(range(n))
+    meta = {"total_num_frames": int(clip_num_frames or max(idx) + 1), "fps": float(clip_fps) if clip_fps else None,
+            "frames_indices": idx, "height": int(frames.shape[1]), "width": int(frames.shape[2])}
+    return processor(text=[text], videos=[frames], return_tensors="pt", text_kwargs={"padding": True},
+                     videos_kwargs={"do_sample_frames": False, "video_metadata": [meta]})
+
+
+def fast_encode_prompt(processor, frames: np.ndarray, prompt: str, **meta) -> dict:
+    """``encode_prompt`` without the video processor's per-call overhead (about 40 ms for 8 tiny frames, i.e.
+    minutes for a training pool): frames already at a valid size (``fit_budget``) are normalised and cut into
+    patches in the processor's own layout (Qwen2VLVideoProcessor.patchify), and the prompt's
+    ``<|video_pad|>`` is expanded to t*h*w / merge^2 tokens as Qwen2VLProcessor does. A test checks that both
+    paths give identical ids and pixel values; anything unusual falls back to the official processor.
+    """
+    vp = processor.video_processor
+    arr = np.asarray(frames)
+    ps, tps, ms = int(vp.patch_size), int(vp.temporal_patch_size), int(vp.merge_size)
+    n, h, w = arr.shape[:3]
+    side_ok = h % (ps * ms) == 0 and w % (ps * ms) == 0
+    limits = vp.size
+    lo, hi = getattr(limits, "shortest_edge", None), getattr(limits, "longest_edge", None)
+    if isinstance(limits, dict):
+        lo, hi = limits.get("shortest_edge"), limits.get("longest_edge")
+    if not side_ok or lo is None or hi is None or not (lo <= h * w <= hi):
+        return encode_prompt(processor, frames, prompt, **meta)
+    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).float() * float(vp.rescale_factor)
+    mean = torch.tensor(vp.image_mean, dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(vp.image_std, dtype=torch.float32).view(1, 3, 1, 1)
+    x = (x - mean) / std
+    if pad := -n % tps:
+        x = torch.cat([x, x[-1:].expand(pad, -1, -1, -1)])
+    gt, gh, gw = x.shape[0] // tps, h // ps, w // ps
+    patches = x.view(gt, tps, 3, gh // ms, ms, ps, gw // ms, ms, ps).permute(0, 3, 6, 4, 7, 2, 1, 5, 8)
+    pixel_values = patches.reshape(gt * gh * gw, 3 * tps * ps * ps)
+    text = processor.apply_chat_template(_messages(prompt), add_generation_prompt=True, tokenize=False)
+    token = processor.video_token
+    if text.count(token) != 1:
+        return encode_prompt(processor, frames, prompt, **meta)
+    text = text.replace(token, token * (gt * gh * gw // ms ** 2))
+    ids = torch.tensor([processor.tokenizer(text, add_special_tokens=False)["input_ids"]])
+    mm = (ids == processor.video_token_id).long() * 2
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "mm_token_type_ids": mm,
+            "pixel_values_videos": pixel_values, "video_grid_thw": torch.tensor([[gt, gh, gw]])}
+
+
+def encode_example(processor, frames: np.ndarray, prompt: str, answer: str, fast: bool = True, **meta) -> dict:
+    """One training example: expanded prompt ids + answer ids + ``<|im_end|>``; labels only on the answer."""
+    enc = (fast_encode_prompt if fast else encode_prompt)(processor, frames, prompt, **meta)
+    prompt_ids = enc["input_ids"][0]
+    tok = processor.tokenizer
+    answer_ids = torch.tensor(tok(answer, add_special_tokens=False)["input_ids"] + [tok.convert_tokens_to_ids("<|im_end|>")])
+    ids = torch.cat([prompt_ids, answer_ids])
+    labels = torch.full_like(ids, -100)
+    labels[-len(answer_ids):] = answer_ids  # masked from the end: the prompt's expanded length never matters
+    mm = enc.get("mm_token_type_ids")
+    mm = torch.cat([mm[0], torch.zeros(len(answer_ids), dtype=mm.dtype)]) if mm is not None else None
+    out = {"input_ids": ids, "labels": labels, "pixel_values_videos": enc["pixel_values_videos"].to(torch.float16),
+           "video_grid_thw": enc["video_grid_thw"]}
+    if mm is not None:
+        out["mm_token_type_ids"] = mm
+    return out
+
+
+def collate(examples: Sequence[dict], pad_id: int) -> dict:
+    """Left-padded batch (as at inference); pixel patches concatenated in order, as the processor packs them."""
+    length = max(len(e["input_ids"]) for e in examples)
+    n = len(examples)
+    ids = torch.full((n, length), pad_id, dtype=torch.long)
+    labels = torch.full((n, length), -100, dtype=torch.long)
+    mask = torch.zeros((n, length), dtype=torch.long)
+    mm = torch.zeros((n, length), dtype=torch.long)
+    for i, e in enumerate(examples):
+        k = len(e["input_ids"])
+        ids[i, length - k:] = e["input_ids"]
+        labels[i, length - k:] = e["labels"]
+        mask[i, length - k:] = 1
+        if "mm_token_type_ids" in e:
+            mm[i, length - k:] = e["mm_token_type_ids"]
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels,
+             "pixel_values_videos": torch.cat([e["pixel_values_videos"] for e in examples]).float(),
+             "video_grid_thw": torch.cat([e["video_grid_thw"] for e in examples])}
+    if any("mm_token_type_ids" in e for e in examples):
+        batch["mm_token_type_ids"] = mm
+    return batch
+
+
+# --- training examples from probe clips ---------------------------------------------------------------------------
+
+def draw_sample(num_frames: int, fps: float, rng: np.random.Generator, visual_tokens: int = VISUAL_TOKENS,
+                uniform_share: float = 0.5):
+    """A training frame sample: uniform 4/8/16 frames, or a fixed rate of 1-25 fps, thinned to the budget."""
+    from emoprobe.samplers import make_sampler
+
+    if rng.random() < uniform_share:
+        sampler = make_sampler("uniform", num_samples=int(rng.choice(TRAIN_UNIFORM)))
+    else:
+        sampler = make_sampler("fps", target_fps=float(rng.choice(TRAIN_FPS)))
+    s = sampler.sample(int(num_frames), float(fps), rng=rng)
+    return budget_indices(s.indices, visual_tokens)
+
+
+def keyframe_sample(num_frames: int, fps: float, rng: np.random.Generator, visual_tokens: int = VISUAL_TOKENS):
+    """MSCE input: keyframes at 1-2 fps plus four in-between frames per gap (reference/paper.md §6)."""
+    from emoprobe.samplers import make_sampler
+
+    s = make_sampler("keyframes", keyframe_fps=float(rng.choice([1.0, 2.0])), per_gap=4).sample(int(num_frames),
+                                                                                                  float(fps), rng=rng)
+    return s
+
+
+def _candidates(label: str, rng: np.random.Generator, seven_share: float = 0.3) -> tuple[str, str]:
+    """(dataset whose candidate list is shown, the answer in its wording): MAFW's 11, or a 7-class list."""
+    if concept(label) in corpus.SEVEN_CLASS and rng.random() < seven_share:
+        dataset = "dfew"
+    else:
+        dataset = "mafw"
+    return dataset, corpus.dataset_word(label, dataset)
+
+
+def classify_example(clip: dict, rng: np.random.Generator, example_id: str, visual_tokens: int,
+                     context_share: float, timed_share: float = 0.15, seven_share: float = 0.3) -> dict:
+    """A closed-set question with a shuffled candidate list; with ``context_share`` an MSCE input (sparse
+    keyframes + the oracle motion text of the gaps as context)."""
+    from emoprobe import prompts
+
+    dataset, answer = _candidates(clip["label"], rng, seven_share)
+    context = None
+    if rng.random() < context_share:
+        s = keyframe_sample(clip["num_frames"], clip["fps"], rng, visual_tokens)
+        indices = budget_indices(s.indices, visual_tokens)
+        context = corpus.motion_context(clip["aus"], clip["au_names"], s, clip["fps"])
+    else:
+        indices = draw_sample(clip["num_frames"], clip["fps"], rng, visual_tokens)
+    # timestamps cost about five tokens a frame: stated only for short samples, so no batch pads to hundreds
+    pid = "closed_set_timed" if len(indices) <= 12 and rng.random() < timed_share else "closed_set"
+    seed = int(rng.integers(2**31 - 1))
+    rendered = prompts.render(pid, LABEL_SETS[dataset], order="shuffled", seed=seed, clip_id=example_id,
+                              timestamps=indices / clip["fps"], context=context)
+    return {"task": "classify_context" if context else "classify", "indices": indices, "prompt": rendered["text"],
+            "answer": answer}
+
+
+def caption_example(clip: dict, rng: np.random.Generator, visual_tokens: int) -> dict:
+    """A caption ("the person looks joyful") or a one-word open answer in the dataset's wording."""
+    from emoprobe import prompts
+
+    indices = draw_sample(clip["num_frames"], clip["fps"], rng, visual_tokens)
+    if rng.random() < 0.5:
+        return {"task": "caption", "indices": indices, "prompt": corpus.CAPTION_PROMPT,
+                "answer": corpus.caption(clip["label"], rng)}
+    dataset = "dfew" if concept(clip["label"]) in corpus.SEVEN_CLASS and rng.random() < 0.5 else "mafw"
+    return {"task": "open", "indices": indices, "prompt": prompts.render("open", LABEL_SETS[dataset])["text"],
+            "answer": corpus.dataset_word(clip["label"], dataset)}
+
+
+def motion_example(clip: dict, rng: np.random.Generator, visual_tokens: int) -> dict:
+    """MSCE stage 1: the frames of one keyframe gap (keyframe, in-betweens, keyframe) -> motion words.
+
+    Gaps where something moves are preferred (three in four), so "the face stays still" does not swamp it.
+    """
+    from emoprobe import prompts
+
+    s = keyframe_sample(clip["num_frames"], clip["fps"], rng, visual_tokens)
+    gaps = corpus.motion_groups(s)
+    if not gaps:
+        indices = budget_indices(s.indices, visual_tokens)
+        text = corpus.describe_motion(clip["aus"][indices], clip["au_names"])
+    else:
+        texts = [corpus.describe_motion(clip["aus"][corpus.gap_frames(*g)], clip["au_names"]) for g in gaps]
+        moving = [i for i, t in enumerate(texts) if t != corpus.STILL]
+        pick = moving if moving and rng.random() < 0.75 else list(range(len(gaps)))
+        k = pick[int(rng.integers(len(pick)))]
+        indices, text = corpus.gap_frames(*gaps[k]), texts[k]
+    return {"task": "motion", "indices": indices, "prompt": prompts.render("msce_motion", [""])["text"],
+            "answer": text}
+
+
+WEB_TASKS = ("classify", "caption", "motion")
+
+
+# --- pools of pre-processed examples ------------------------------------------------------------------------------
+
+# The face's box in a rendered frame (fractions of the side: top, bottom, left, right), measured on the
+# generator's gallery. DFEW, MAFW and FERV39k ship face-cropped clips; without the crop the face is about
+# half the frame and an expression moves a few pixels at 56 px, and neither tiny model left chance level in
+# the quick budget (measured: VideoMAE macro-F1 0.07 on 11 classes, with or without distractors).
+FACE_BOX = (0.125, 0.75, 0.1875, 0.8125)
+RENDER_SIZE = 90  # rendered side before the crop: the 56-px face crop is then close to 1:1
+
+
+def face_crop(frames: np.ndarray, size: int, box=FACE_BOX) -> np.ndarray:
+    """Crop the face box out of (T, H, W, 3) frames and resize it to size x size (antialiased bilinear)."""
+    arr = np.asarray(frames)
+    h, w = arr.shape[1:3]
+    top, bottom, left, right = (int(round(box[0] * h)), int(round(box[1] * h)), int(round(box[2] * w)),
+                                int(round(box[3] * w)))
+    x = torch.from_numpy(np.ascontiguousarray(arr[:, top:bottom, left:right])).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def render_clips(spec_clips: Sequence[dict], size: int, max_frames_per_clip: int | None, progress: bool = False,
+                 desc: str = "render", crop: bool = True):
+    """Render spec clips (length capped at ``max_frames_per_clip``), face-cropped to ``size`` px (``crop``),
+    keeping what training and evaluation need."""
+    from emoprobe.data.synth.generate import generate_clip
+    from emoprobe.probe.training import progress_bar
+
+    out = []
+    with progress_bar(len(spec_clips), desc, progress) as bar:
+        for c in spec_clips:
+            c = dict(c)
+            if max_frames_per_clip:
+                c["num_frames"] = int(min(c["num_frames"], max_frames_per_clip))
+            clip = generate_clip(**c, size=RENDER_SIZE if crop else size)
+            if crop:
+                clip["frames"] = face_crop(clip["frames"], size)
+            out.append({k: clip[k] for k in ("frames", "aus", "au_names", "event", "label", "kind", "fps",
+                                             "num_frames", "id")})
+            bar.update(1)
+    return out
+
+
+def build_pool(clips: Sequence[dict], tasks: dict, processor, seed: int, visual_tokens: int,
+               context_share: float, progress: bool = False, desc: str = "encode") -> dict:
+    """Pre-process ``tasks[name]`` examples of every clip once (the recipe's 3x speed-up over per-step work).
+
+    Returns ``{"examples": [...], "clip": array(example -> clip index), "task": [...], "label": [...],
+    "kind": [...]}``.
+    """
+    from emoprobe.probe.training import progress_bar
+
+    unknown = set(tasks) - set(WEB_TASKS)
+    if unknown:
+        raise ValueError(f"tasks: unknown {sorted(unknown)}; expected some of {WEB_TASKS}")
+    rng = np.random.default_rng([int(seed), 7])
+    pool = {"examples": [], "clip": [], "task": [], "label": [], "kind": []}
+    total = len(clips) * sum(int(v) for v in tasks.values())
+    with progress_bar(total, desc, progress) as bar:
+        for ci, clip in enumerate(clips):
+            for task, count in tasks.items():
+                for k in range(int(count)):
+                    if task == "classify":
+                        ex = classify_example(clip, rng, f"{clip['id']}-{k}", visual_tokens, context_share)
+                    elif task == "caption":
+                        ex = caption_example(clip, rng, visual_tokens)
+                    else:
+                        ex = motion_example(clip, rng, visual_tokens)
+                    frames = fit_budget(clip["frames"][ex["indices"]], visual_tokens)
+                    enc = encode_example(processor, frames, ex["prompt"], ex["answer"], indices=ex["indices"],
+                                         clip_fps=clip["fps"], clip_num_frames=clip["num_frames"])
+                    pool["examples"].append(enc)
+                    pool["clip"].append(ci)
+                    pool["task"].append(ex["task"])
+                    pool["label"].append(clip["label"])
+                    pool["kind"].append(clip["kind"])
+                    bar.update(1)
+    pool["clip"] = np.asarray(pool["clip"])
+    return pool
+
+
+# --- training -----------------------------------------------------------------------------------------------------
+
+TRAIN_DEFAULTS = {
+    "stage": "pretrain",  # "pretrain" (the web stage) or "finetune" (closed-set answers on a training split)
+    "prior_power": 1.0,  # pretrain: class draws p(c) ∝ word frequency ** prior_power (emoprobe.lexicon.prior)
+    "prior_form": "all",  # lexicon form: every word naming the concept (happy, happiness, joy, glad, ...)
+    "task_weights": {"classify": 0.6, "caption": 0.2, "motion": 0.2},
+    "tasks_per_clip": {"classify": 2, "caption": 1, "motion": 1},
+    "micro_curriculum": [0.2, 0.6],  # micro clips' weight ramps 0 -> 1 between these fractions of the run
+    "class_sampler": "instance",  # finetune: emoprobe.samplers.classes name
+    "pool": {},  # what to render: spec parameters (see zoo), filled in by the caller
+    "visual_tokens": VISUAL_TOKENS,
+    "steps": 1200,
+    "batch_size": 16,
+    "num_threads": 2,
+    "deterministic": True,
+    "model": {},
+    **OPTIMIZER_DEFAULTS,
+}
+
+
+def _prior_weights(pool: dict, power: float, form: str) -> np.ndarray:
+    from emoprobe.lexicon import prior
+
+    labels = LABEL_SETS["mafw"]
+    p = prior(labels, float(power), form=form)
+    by_concept = {concept(k): v for k, v in p.items()}
+    lab = np.asarray([concept(x) for x in pool["label"]])
+    w = np.zeros(len(lab))
+    for c, pc in by_concept.items():
+        members = lab == c
+        if members.any():
+            w[members] = pc / members.sum()  # the class's probability, spread over its examples
+    return w
+
+
+def pretrain_plan(pool: dict, cfg: dict, seed: int) -> list[np.ndarray]:
+    """Example indices of every step: class ∝ prior, task ∝ task_weights, micro clips by the curriculum."""
+    rng = np.random.default_rng([int(seed), 11])
+    base = _prior_weights(pool, cfg["prior_power"], cfg["prior_form"])
+    tasks = np.asarray(pool["task"])
+    task_w = np.zeros(len(tasks))
+    for name, w in cfg["task_weights"].items():
+        members = np.isin(tasks, [name] if name != "classify" else ["classify", "classify_context"])
+        if members.any():
+            # each task's share is its weight, whatever the number of examples it has in the pool
+            task_w[members] = w / members.sum()
+    micro = np.asarray(pool["kind"]) == "micro"
+    steps, bs = int(cfg["steps"]), int(cfg["batch_size"])
+    a, b = cfg["micro_curriculum"]
+    plan = []
+    # p(example) ∝ p(class) * p(task) * (micro ramp): the product keeps the class prior exact within a task
+    # because every class has the same task mix in the pool.
+    for step in range(steps):
+        t = step / max(steps - 1, 1)
+        ramp = float(np.clip((t - a) / max(b - a, 1e-9), 0.0, 1.0))
+        w = base * task_w * np.where(micro, ramp, 1.0)
+        plan.append(rng.choice(len(w), size=bs, replace=True, p=w / w.sum()))
+    return plan
+
+
+def finetune_plan(pool: dict, cfg: dict, seed: int) -> tuple[list[np.ndarray], dict]:
+    """Example indices per step: clips drawn epoch by epoch with the class sampler, one example per draw."""
+    from emoprobe.samplers.classes import make_class_sampler
+
+    sampler = make_class_sampler(cfg["class_sampler"])
+    clip_of = pool["clip"]
+    n_clips = int(clip_of.max()) + 1
+    clip_labels = np.empty(n_clips, dtype=object)
+    for i, c in enumerate(clip_of):
+        clip_labels[c] = pool["label"][i]
+    examples_of = [np.flatnonzero(clip_of == c) for c in range(n_clips)]
+    steps, bs = int(cfg["steps"]), int(cfg["batch_size"])
+    num_epochs = max(1, math.ceil(steps * bs / n_clips))
+    rng = np.random.default_rng([int(seed), 13])
+    draws, drawn_counts = [], []
+    for epoch in range(num_epochs):
+        idx = sampler.sample_epoch(list(clip_labels), epoch=epoch, num_epochs=num_epochs, size=n_clips, seed=seed)
+        drawn_counts.append({k: int(v) for k, v in zip(*np.unique(clip_labels[idx].astype(str), return_counts=True))})
+        draws.extend(int(i) for i in idx)
+    draws = draws[:steps * bs]
+    picks = [examples_of[c][int(rng.integers(len(examples_of[c])))] for c in draws]
+    plan = [np.asarray(picks[s * bs:(s + 1) * bs]) for s in range(steps)]
+    return plan, {"class_sampler": sampler.name, "num_epochs": num_epochs, "drawn_class_counts": drawn_counts}
+
+
+def train_probe_vlm(pool: dict, config: dict | None = None, seed: int = 0, init: ProbeVLM | str | Path | None = None,
+                    progress: bool = True) -> dict:
+    """Train the probe VLM on a pre-processed ``pool``; return ``{"model": ProbeVLM, "history": {...}}``.
+
+    ``stage="pretrain"`` draws examples with the word-frequency prior (and the micro curriculum);
+    ``stage="finetune"`` draws clips with a class sampler. ``init`` (a ProbeVLM or a saved folder) starts from
+    trained weights (full fine-tuning: every parameter is updated); otherwise a fresh model from ``seed``.
+    """
+    cfg = split_config(config, TRAIN_DEFAULTS)
+    settings = seed_everything(seed, deterministic=cfg["deterministic"], num_threads=cfg["num_threads"])
+    if init is None:
+        vlm = build(seed=seed, **cfg["model"])
+    elif isinstance(init, ProbeVLM):
+        vlm = init
+    else:
+        vlm = ProbeVLM.from_pretrained(init)
+    if cfg["stage"] == "pretrain":
+        plan, extra = pretrain_plan(pool, cfg, seed), {}
+    elif cfg["stage"] == "finetune":
+        plan, extra = finetune_plan(pool, cfg, seed)
+    else:
+        raise ValueError(f"stage must be 'pretrain' or 'finetune', got {cfg['stage']!r}")
+    pad = vlm.processor.tokenizer.pad_token_id
+    examples = pool["examples"]
+
+    def next_batch(step):
+        return collate([examples[i] for i in plan[step]], pad)
+
+    optim = {k: cfg[k] for k in OPTIMIZER_DEFAULTS}
+    optim["warmup_steps"] = min(int(cfg["warmup_steps"]), max(1, int(cfg["steps"]) // 10))
+    vlm.model.train()
+    history = fit(vlm.model, next_batch, int(cfg["steps"]), progress=progress, desc=f"probe-vlm {cfg['stage']}",
+                  **optim)
+    vlm.model.eval()
+    drawn = np.concatenate(plan)
+    labels = np.asarray(pool["label"])[drawn]
+    history.update({
+        "seed": int(seed), "stage": cfg["stage"], "settings": settings, "num_parameters": vlm.num_parameters(),
+        "pool_examples": len(examples), "pool_clips": int(pool["clip"].max()) + 1,
+        "drawn_label_share": {k: round(float(v) / len(labels), 5) for k, v in zip(*np.unique(labels, return_counts=True))},
+        "drawn_task_share": {k: round(float(v) / len(drawn), 5)
+                             for k, v in zip(*np.unique(np.asarray(pool["task"])[drawn], return_counts=True))},
+        "drawn_micro_share": round(float(np.mean(np.asarray(pool["kind"])[drawn] == "micro")), 5),
+        **extra,
+    })
+    vlm.info = {"stage": cfg["stage"], "seed": int(seed), "prior_power": cfg["prior_power"],
+                "class_sampler": cfg["class_sampler"] if cfg["stage"] == "finetune" else None}
+    return {"model": vlm, "history": history}
+
+
+# --- inference ----------------------------------------------------------------------------------------------------
+
+def make_backend(model_path, batch_size: int = 16, max_new_tokens: int = 12):
+    """An HFBackend on a saved probe folder (the same path a hub model takes)."""
+    from emoprobe.vlm.hf import HFBackend
+
+    return HFBackend(model=str(model_path), batch_size=batch_size, max_new_tokens=max_new_tokens, dtype="float32")
+
+
+def event_sampled(event: dict, indices) -> bool | None:
+    """Did any sampled frame fall inside the event (onset..offset frames)? None for clips without an event."""
+    if event.get("onset_frame") is None:
+        return None
+    idx = np.asarray(indices)
+    return bool(np.any((idx >= event["onset_frame"]) & (idx <= event["offset_frame"])))
+
+
+def evaluate_probe(model, clips: Iterable[dict], sampler="uniform", sampler_params: dict | None = None,
+                   prompt: str = "closed_set", labels: Sequence[str] | None = None, dataset: str = "mafw",
+                   visual_tokens: int = VISUAL_TOKENS, context: str | None = None, order: str = "shuffled",
+                   seed: int = 0, batch_size: int = 16, max_new_tokens: int = 12, progress: bool = False) -> list[dict]:
+    """Ask a VLM about rendered clips (dicts from ``generate_clip``/``render_clips``); one row per clip.
+
+    ``model``: a saved folder (loaded through HFBackend) or a backend object. Frames: the sampler's indices
+    (per-clip rng from ``seed`` and the clip id), thinned and resized to the visual-token budget.
+    ``context``: None, ``"oracle"`` (motion text computed from the action units of each keyframe gap),
+    ``"shuffled"`` (the oracle descriptions in a shuffled gap order) or ``"msce"`` (stage 1 by the model
+    itself: it describes each gap's frames, then the descriptions are the context); the context modes need a
+    ``keyframes`` sampler. Rows: id, label, kind, prediction, outcome, raw_output, frame_indices, timestamps,
+    event_sampled, context.
+    """
+    from emoprobe import prompts as prompts_mod
+    from emoprobe.parse import parse
+    from emoprobe.samplers import clip_rng, make_sampler
+    from emoprobe.vlm.base import VLMRequest
+
+    backend = make_backend(model, batch_size, max_new_tokens) if isinstance(model, (str, Path)) else model
+    labels = list(labels or LABEL_SETS[dataset])
+    smp = make_sampler(sampler, **(sampler_params or {})) if isinstance(sampler, str) else sampler
+    if context not in (None, "oracle", "shuffled", "msce"):
+        raise ValueError(f"context must be None, 'oracle', 'shuffled' or 'msce', got {context!r}")
+    clips = list(clips)
+    rows, requests = [], []
+    stage1 = []
+    for clip in clips:
+        cid = str(clip.get("id", len(rows)))
+        rng = clip_rng(seed, cid)
+        s = smp.sample(int(clip["num_frames"]), float(clip["fps"]), rng=rng)
+        indices = budget_indices(s.indices, visual_tokens)
+        ctx = None
+        if context is not None:
+            if not s.groups:
+                raise ValueError(f"context={context!r} needs a keyframes sampler (in-between groups), got "
+                                 f"{getattr(smp, 'name', smp)!r}")
+            gaps = corpus.motion_groups(s)
+            if context == "msce":
+                stage1.append((len(rows), s, gaps))
+            else:
+                texts = [corpus.describe_motion(clip["aus"][corpus.gap_frames(*g)], clip["au_names"]) for g in gaps]
+                if context == "shuffled":
+                    texts = [texts[i] for i in np.random.default_rng([seed, 5]).permutation(len(texts))]
+                ctx = corpus.motion_context(clip["aus"], clip["au_names"], s, clip["fps"], descriptions=texts)
+        times = [round(float(i) / float(clip["fps"]), 6) for i in indices]
+        rows.append({"id": cid, "label": clip["label"], "kind": clip.get("kind"), "frame_indices": indices.tolist(),
+                     "timestamps": times, "event_sampled": event_sampled(clip.get("event") or {}, indices),
+                     "context": ctx, "visual_tokens": visual_tokens, "side": frame_side(len(indices), visual_tokens)})
+    if stage1:
+        reqs, where = [], []
+        motion_prompt = prompts_mod.render("msce_motion", [""])["text"]
+        for row_i, s, gaps in stage1:
+            clip = clips[row_i]
+            for g in gaps:
+                idx = corpus.gap_frames(*g)
+                reqs.append(VLMRequest(prompt=motion_prompt, frames=fit_budget(clip["frames"][idx], visual_tokens),
+                                       frame_indices=idx.tolist(), clip_fps=float(clip["fps"]),
+                                       clip_num_frames=int(clip["num_frames"]), request_id=f"{rows[row_i]['id']}-m"))
+                where.append(row_i)
+        answers = backend.generate(reqs, max_new_tokens=24) if reqs else []
+        texts: dict[int, list] = {}
+        for row_i, ans in zip(where, answers):
+            texts.setdefault(row_i, []).append(ans["text"].strip() or corpus.STILL)
+        for row_i, s, gaps in stage1:
+            clip = clips[row_i]
+            rows[row_i]["context"] = corpus.motion_context(clip["aus"], clip["au_names"], s, clip["fps"],
+                                                           descriptions=texts.get(row_i, []))
+    for clip, row in zip(clips, rows):
+        rendered = prompts_mod.render(prompt, labels, order=order, seed=seed, clip_id=row["id"],
+                                      timestamps=row["timestamps"], context=row["context"])
+        row["class_order"] = rendered["class_order"]
+        frames = fit_budget(clip["frames"][np.asarray(row["frame_indices"])], visual_tokens)
+        requests.append(VLMRequest(prompt=rendered["text"], frames=frames, frame_indices=row["frame_indices"],
+                                   timestamps=row["timestamps"], clip_fps=float(clip["fps"]),
+                                   clip_num_frames=int(clip["num_frames"]), request_id=row["id"]))
+    answers = backend.generate(requests, max_new_tokens=max_new_tokens)
+    for row, ans in zip(rows, answers):
+        parsed = parse(ans["text"], labels)
+        row.update(raw_output=ans["text"], prediction=parsed["label"], outcome=parsed["outcome"])
+    return rows
+
+
+__all__ = ["MODEL_DEFAULTS", "TRAIN_DEFAULTS", "VISUAL_TOKENS", "ProbeVLM", "budget_indices", "build",
+           "build_pool", "build_processor", "build_tokenizer", "collate", "encode_example", "encode_prompt",
+           "evaluate_probe", "event_sampled", "fit_budget", "frame_side", "make_backend", "render_clips",
+           "train_probe_vlm", "visual_tokens_of"]

@@ -1,0 +1,204 @@
+"""The probe VLM: building, the processor path shared with HFBackend, the budget rule, motion text, training."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from emoprobe.data.synth.aus import AU_INDEX, AU_NAMES  # noqa: E402
+from emoprobe.probe import corpus, qwen  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def vlm():
+    return qwen.build(seed=0)
+
+
+@pytest.fixture(scope="module")
+def saved(vlm, tmp_path_factory):
+    return vlm.save_pretrained(tmp_path_factory.mktemp("probe") / "vlm")
+
+
+def _frames(n, side=56, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, side, side, 3), dtype=np.uint8)
+
+
+def test_build_has_the_recipe_shape(vlm):
+    cfg = vlm.model.config
+    assert cfg.vision_config.patch_size == 7 and cfg.vision_config.depth == 2
+    assert cfg.text_config.hidden_size == 64 and cfg.text_config.num_hidden_layers == 2
+    assert cfg.text_config.num_key_value_heads == 2
+    tok = vlm.processor.tokenizer
+    for special in ("<|im_start|>", "<|im_end|>", "<|video_pad|>", "<|endoftext|>"):
+        assert tok.convert_tokens_to_ids(special) != tok.unk_token_id
+    # the tokenizer was trained on the probe's words: every MAFW label is a single token
+    for label in qwen.LABEL_SETS["mafw"]:
+        assert len(tok(label, add_special_tokens=False)["input_ids"]) == 1, label
+
+
+def test_save_load_generate_through_hfbackend(saved, vlm):
+    from emoprobe.vlm.base import VLMRequest
+    from emoprobe.vlm.hf import HFBackend
+
+    backend = HFBackend(model=str(saved), batch_size=2, max_new_tokens=4)
+    reqs = [VLMRequest(prompt="Which emotion?", frames=_frames(n, seed=n), frame_indices=list(range(n)),
+                       clip_fps=25.0, clip_num_frames=n) for n in (4, 8)]
+    out = backend.generate(reqs)
+    assert [r["error"] for r in out] == [None, None]
+    assert all(isinstance(r["text"], str) for r in out)
+    assert out[1]["visual_tokens"] == qwen.visual_tokens_of(8, 56) == 64
+    gen = backend.model_.generation_config
+    tok = backend.tokenizer
+    assert gen.eos_token_id == tok.convert_tokens_to_ids("<|im_end|>")
+    assert gen.pad_token_id == tok.convert_tokens_to_ids("<|endoftext|>")
+    assert tok.padding_side == "left"
+    # the loaded weights are the saved ones
+    a = dict(vlm.model.named_parameters())
+    for name, p in backend.model_.named_parameters():
+        assert torch.equal(p, a[name]), name
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 8, 16, 40])
+def test_fast_encoding_equals_processor_and_backend(saved, vlm, n):
+    from emoprobe.vlm.base import VLMRequest
+    from emoprobe.vlm.hf import HFBackend
+
+    frames = qwen.fit_budget(_frames(n, side=64, seed=n))
+    prompt = "Context: 0.0-1.0 s: the lips part.\n\nWhich emotion does the person express?"
+    official = qwen.encode_prompt(vlm.processor, frames, prompt, indices=range(n), clip_fps=25.0,
+                                  clip_num_frames=n)
+    fast = qwen.fast_encode_prompt(vlm.processor, frames, prompt)
+    assert torch.equal(official["input_ids"], fast["input_ids"])
+    assert torch.equal(official["mm_token_type_ids"], fast["mm_token_type_ids"])
+    assert torch.equal(official["video_grid_thw"], fast["video_grid_thw"])
+    assert torch.allclose(official["pixel_values_videos"], fast["pixel_values_videos"], atol=1e-5)
+    backend = HFBackend(model=str(saved))
+    inputs = backend.build_inputs([VLMRequest(prompt=prompt, frames=frames, frame_indices=list(range(n)),
+                                              clip_fps=25.0, clip_num_frames=n)])
+    assert torch.equal(inputs["input_ids"], fast["input_ids"])
+
+
+def test_labels_cover_only_the_answer(vlm):
+    ex = qwen.encode_example(vlm.processor, _frames(8), "Which emotion?", "helplessness")
+    labelled = ex["labels"][ex["labels"] != -100]
+    assert vlm.processor.tokenizer.decode(labelled) == "helplessness<|im_end|>"
+    # the labelled tokens are the last ones of the expanded sequence
+    k = len(labelled)
+    assert torch.equal(ex["input_ids"][-k:], labelled)
+    assert (ex["labels"][:-k] == -100).all()
+    assert int((ex["mm_token_type_ids"] == 2).sum()) == 64
+
+
+def test_collate_left_pads_and_packs_pixels(vlm):
+    a = qwen.encode_example(vlm.processor, _frames(8), "Which emotion?", "sadness")
+    b = qwen.encode_example(vlm.processor, _frames(2), "Which emotion does the person show here?", "fear")
+    batch = qwen.collate([a, b], vlm.processor.tokenizer.pad_token_id)
+    assert batch["input_ids"].shape[0] == 2
+    assert batch["attention_mask"][1, -1] == 1 and batch["attention_mask"].sum() == len(a["input_ids"]) + len(b["input_ids"])
+    assert batch["pixel_values_videos"].shape[0] == len(a["pixel_values_videos"]) + len(b["pixel_values_videos"])
+    assert batch["pixel_values_videos"].dtype == torch.float32
+    loss = vlm.model(**batch).loss
+    assert torch.isfinite(loss)
+
+
+def test_frame_side_keeps_the_budget():
+    sides = []
+    for n in range(1, 2 * qwen.VISUAL_TOKENS + 1):
+        side = qwen.frame_side(n)
+        assert side % 14 == 0 and 14 <= side <= 56
+        assert qwen.visual_tokens_of(n, side) <= qwen.VISUAL_TOKENS
+        sides.append(side)
+    assert sides == sorted(sides, reverse=True)  # more frames never get more pixels
+    assert qwen.frame_side(8) == 56 and qwen.frame_side(16) == 28
+    assert len(qwen.budget_indices(np.arange(500))) == qwen.max_frames()
+    with pytest.raises(ValueError, match="num_frames"):
+        qwen.frame_side(0)
+
+
+def _aus(n, **tracks):
+    a = np.zeros((n, len(AU_NAMES)), np.float32)
+    for name, values in tracks.items():
+        a[:, AU_INDEX[name]] = values
+    return a
+
+
+def test_describe_motion_words():
+    ramp = np.linspace(0, 1, 5)
+    assert corpus.describe_motion(_aus(5, AU12=ramp), AU_NAMES) == "the lip corners pull up"
+    bump = np.array([0, 0.5, 1, 0.5, 0])
+    assert corpus.describe_motion(_aus(5, AU12=bump), AU_NAMES) == "the lip corners pull up for a moment"
+    assert corpus.describe_motion(_aus(5, AU4=ramp, AU12=0.5 * ramp), AU_NAMES) == (
+        "the brows lower and draw together and the lip corners pull up")
+    assert corpus.describe_motion(_aus(5, AU12=ramp[::-1]), AU_NAMES) == "the lip corners drop"
+    assert corpus.describe_motion(_aus(5, AU12=0.1 * ramp), AU_NAMES) == corpus.STILL
+    emotion_words = {w for ws in corpus.CAPTION_WORDS.values() for w in ws} | set(corpus.CAPTION_WORDS)
+    for rise, release in corpus.AU_PHRASES.values():
+        assert not emotion_words & set(f"{rise} {release}".split())
+
+
+def test_motion_context_follows_keyframe_gaps():
+    from emoprobe.samplers import make_sampler
+
+    s = make_sampler("keyframes", keyframe_fps=1.0, per_gap=4).sample(50, 25.0)
+    a = _aus(50, AU12=np.r_[np.zeros(30), np.ones(20)])
+    text = corpus.motion_context(a, AU_NAMES, s, 25.0)
+    assert text.startswith("0.0-1.0 s: the face stays still. 1.0-")
+    assert "the lip corners pull up" in text
+    with pytest.raises(ValueError, match="descriptions"):
+        corpus.motion_context(a, AU_NAMES, s, 25.0, descriptions=["x"] * 5)
+
+
+def test_event_sampled():
+    ev = {"onset_frame": 10, "offset_frame": 14}
+    assert qwen.event_sampled(ev, [0, 12, 30]) is True
+    assert qwen.event_sampled(ev, [0, 9, 15]) is False
+    assert qwen.event_sampled({"onset_frame": None}, [0]) is None
+
+
+def _tiny_pool(vlm, clips=11, seed=0):
+    from emoprobe.data.synth.generate import make_dataset_spec
+
+    spec = make_dataset_spec("balanced", clips, seed=seed, dataset="mafw")
+    rendered = qwen.render_clips(spec["clips"], 56, 25)
+    return qwen.build_pool(rendered, {"classify": 2, "caption": 1, "motion": 1}, vlm.processor, seed, 64, 0.25)
+
+
+@pytest.mark.slow
+def test_training_lowers_the_loss():
+    start = qwen.build(seed=1)
+    pool = _tiny_pool(start)
+    out = qwen.train_probe_vlm(pool, {"steps": 40, "batch_size": 8, "warmup_steps": 5}, seed=1, init=start,
+                               progress=False)
+    loss = out["history"]["loss"]
+    assert np.mean(loss[-5:]) < 0.8 * np.mean(loss[:5])
+    assert out["history"]["stage"] == "pretrain"
+
+
+@pytest.mark.slow
+def test_training_is_deterministic():
+    curves = []
+    for _ in range(2):
+        start = qwen.build(seed=2)
+        pool = _tiny_pool(start, seed=2)
+        out = qwen.train_probe_vlm(pool, {"steps": 4, "batch_size": 4}, seed=2, init=start, progress=False)
+        curves.append(out["history"]["loss"])
+    assert curves[0] == curves[1]
+    start = qwen.build(seed=3)
+    other = qwen.train_probe_vlm(_tiny_pool(start, seed=2), {"steps": 4, "batch_size": 4}, seed=3, init=start,
+                                 progress=False)
+    assert other["history"]["loss"] != curves[0]
+
+
+def test_pretrain_plan_follows_the_prior(vlm):
+    pool = {"label": ["happiness"] * 10 + ["helplessness"] * 10, "task": ["classify"] * 20,
+            "kind": ["macro"] * 20, "clip": np.arange(20)}
+    cfg = dict(qwen.TRAIN_DEFAULTS, steps=200, batch_size=16)
+    share = {}
+    for power in (0.0, 2.0):
+        drawn = np.concatenate(qwen.pretrain_plan(pool, dict(cfg, prior_power=power), seed=0))
+        share[power] = float(np.mean(drawn < 10))
+    assert abs(share[0.0] - 0.5) < 0.05
+    assert share[2.0] > 0.99
