@@ -1,0 +1,139 @@
+"""What the finding chapters share: one call that gets prediction rows in either profile, scores with
+bootstrap intervals, and the verdict box.
+
+``predictions(...)`` is the seam between the two profiles. In ``quick`` and ``smoke`` it trains (or loads from
+the cache) a named probe model of `emoprobe.probe.zoo` and asks it about the profile's held-out probe clips; in
+``paper`` it loads a real dataset with `emoprobe.data.load` and runs `emoprobe.evaluate.evaluate` on a
+registered model or checkpoint folder. Either way the result is the same plain rows (``id``, ``label``,
+``prediction``, ``outcome``, ``frame_indices``, and for probe clips ``kind`` and ``event_sampled``), which every
+chapter scores the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emoprobe import metrics
+
+PROBE_PROFILES = ("smoke", "quick")
+VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
+            "not testable here": "note"}
+
+
+def is_probe(profile: str) -> bool:
+    if profile in PROBE_PROFILES:
+        return True
+    if profile == "paper":
+        return False
+    raise ValueError(f"profile: expected one of smoke, quick, paper, got {profile!r}")
+
+
+def probe_labels(profile: str) -> list[str]:
+    """The class names of the probe models of a profile."""
+    from emoprobe.probe import zoo
+
+    labels = getattr(zoo, "labels", None)
+    return list(labels(profile) if callable(labels) else zoo.LABELS)
+
+
+def predictions(profile: str, model: str, *, sampler: str | None = None, sampler_params: dict | None = None,
+                prompt: str = "closed_set", context: str | None = None, seed: int = 0, dataset: str = "mafw",
+                data_root: str | None = None, fold: int | None = 1, limit: int | None = None,
+                out_root: str = "../_build/runs", visual_tokens: int | None = None) -> list[dict]:
+    """Prediction rows of ``model`` on the profile's test clips (see the module docstring)."""
+    if is_probe(profile):
+        from emoprobe.probe import zoo
+
+        if zoo.MODELS[model]["kind"] == "videomae":
+            rows = _videomae_rows(zoo.get(model, profile, seed=seed), zoo.test_clips(profile),
+                                  shuffle=bool((sampler_params or {}).get("shuffle")), seed=seed)
+        else:
+            from emoprobe.probe.qwen import evaluate_probe
+
+            kwargs = {} if visual_tokens is None else {"visual_tokens": visual_tokens}
+            rows = evaluate_probe(zoo.get(model, profile, seed=seed), zoo.test_clips(profile),
+                                  sampler=sampler or "uniform",
+                                  sampler_params=sampler_params if sampler else {"num_samples": 8},
+                                  prompt=prompt, labels=probe_labels(profile), context=context, seed=seed, **kwargs)
+        return rows[:limit] if limit else rows
+    if data_root is None:
+        raise ValueError("data_root: the paper profile needs the folder of the real dataset "
+                         f"({dataset.upper()} in its official layout); set it in runs.yml or with papermill -p")
+    from emoprobe.data import load
+    from emoprobe.evaluate import PREDICTIONS, evaluate, read_predictions
+
+    records = load(dataset, data_root, split="test", fold=fold)
+    tag = "-".join(str(x) for x in (model.replace("/", "_"), dataset, f"fold{fold}", sampler or "default",
+                                    *(f"{k}{v}" for k, v in sorted((sampler_params or {}).items())), prompt, seed))
+    out = Path(out_root) / tag
+    evaluate(records, sampler=sampler, sampler_params=sampler_params, model=model, prompt=prompt, out_dir=out,
+             limit=limit, seed=seed, dataset=dataset, progress=False)
+    return list(read_predictions(out / PREDICTIONS).values())
+
+
+def _videomae_rows(path, clips, shuffle: bool, seed: int) -> list[dict]:
+    """The vision-only baseline on probe clips: 16 TSN segment centres, as DFER models sample; with
+    ``shuffle`` each clip's 16 frames are permuted with a seed of its own."""
+    from emoprobe.probe import videomae
+    from emoprobe.probe.qwen import event_sampled
+    from emoprobe.samplers import clip_rng, make_sampler
+
+    model = videomae.load(path)
+    n = model.config.num_frames
+    rows = []
+    for clip in clips:
+        cid = str(clip["id"])
+        params = {"shuffle": True, "seed": int(clip_rng(seed, cid).integers(2**31 - 1))} if shuffle else {}
+        pred = videomae.predict(model, [clip["frames"]], fps=float(clip["fps"]), **params)[0]
+        idx = make_sampler("segment_center", num_segments=n, **params).sample(int(clip["num_frames"]),
+                                                                             float(clip["fps"])).indices
+        rows.append({"id": cid, "label": clip["label"], "kind": clip.get("kind"), "prediction": pred,
+                     "outcome": "parsed", "frame_indices": idx.tolist(),
+                     "event_sampled": event_sampled(clip.get("event") or {}, idx)})
+    return rows
+
+
+def predicted(rows) -> list:
+    """Parsed predictions, with None for answers that could not be read (they count as wrong)."""
+    return [r.get("prediction") if r.get("outcome", "parsed") == "parsed" else None for r in rows]
+
+
+def score(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
+    """Classification report of rows plus a percentile bootstrap interval of ``metric`` over clips."""
+    y_true, y_pred = [r["label"] for r in rows], predicted(rows)
+    rep = metrics.classification_report(y_true, y_pred, list(labels))
+    ci = metrics.bootstrap_ci(y_true, y_pred, list(labels), metric=metric, n_boot=n_boot, seed=seed)
+    rep[f"{metric}_ci"] = (ci["low"], ci["high"]) if isinstance(ci, dict) else tuple(ci)
+    return rep
+
+
+def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
+    """``metric`` of B minus A on the same clips, with a paired bootstrap interval (clips resampled jointly)."""
+    a = {r["id"]: r for r in rows_a}
+    b = {r["id"]: r for r in rows_b}
+    ids = [i for i in a if i in b]
+    if not ids:
+        raise ValueError("paired_delta: the two runs share no clip id")
+    labels = list(labels)
+    y = [a[i]["label"] for i in ids]
+    pa, pb = predicted([a[i] for i in ids]), predicted([b[i] for i in ids])
+
+    def value(idx):
+        ra = metrics.classification_report([y[k] for k in idx], [pa[k] for k in idx], labels)
+        rb = metrics.classification_report([y[k] for k in idx], [pb[k] for k in idx], labels)
+        return rb[metric] - ra[metric]
+
+    rng = np.random.default_rng(seed)
+    n = len(ids)
+    boots = [value(rng.integers(0, n, n)) for _ in range(n_boot)]
+    low, high = np.percentile(boots, [2.5, 97.5])
+    return {"delta": value(np.arange(n)), "low": float(low), "high": float(high), "n": n}
+
+
+def verdict(status: str, text: str) -> str:
+    """A MyST admonition for the chapter's verdict (display it with IPython.display.Markdown)."""
+    if status not in VERDICTS:
+        raise ValueError(f"status: expected one of {sorted(VERDICTS)}, got {status!r}")
+    return f"```{{admonition}} Verdict: {status}\n:class: {VERDICTS[status]}\n\n{text.strip()}\n```"
