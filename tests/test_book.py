@@ -80,6 +80,8 @@ def test_smoke_book_executes_and_renders(smoke_book):
         assert page.is_file(), f"{page} missing"
         text = page.read_text()
         assert "Parameters of this run" in text
+        # directives rendered, not shown as raw MyST (a backtick fence breaks on a backtick in its title)
+        assert "{admonition}" not in text, f"{page.name} shows a raw admonition"
         assert "<img" in text, f"{page.name} shows no figure"
         nb = nbformat.read(root / "_build" / "executed" / "smoke" / f"{entry['name']}.ipynb", as_version=4)
         assert nb.metadata["emoprobe"]["profile"] == "smoke"

@@ -86,10 +86,11 @@ def _parameter_table(nb, parameters: dict, defaults: dict) -> str:
         rows.append(f"| `{name}` | `{value}` | {note} |")
     meta = nb.metadata.get("papermill", {})
     return (
-        f"```{{admonition}} Parameters of this run (profile `{parameters.get('profile', '?')}`)\n"
+        # A colon fence: a backtick fence's info string may not contain backticks (CommonMark), and the title has one.
+        f":::{{admonition}} Parameters of this run (profile `{parameters.get('profile', '?')}`)\n"
         f":class: note\n\n" + "\n".join(rows) + "\n\n"
         f"emoprobe {emoprobe.__version__}; executed by papermill in {meta.get('duration', 0):.0f} s. "
-        f"Rerun with other values: see *Run it with your model*.\n```"
+        f"Rerun with other values: see *Run it with your model*.\n:::"
     )
 
 

@@ -136,4 +136,4 @@ def verdict(status: str, text: str) -> str:
     """A MyST admonition for the chapter's verdict (display it with IPython.display.Markdown)."""
     if status not in VERDICTS:
         raise ValueError(f"status: expected one of {sorted(VERDICTS)}, got {status!r}")
-    return f"```{{admonition}} Verdict: {status}\n:class: {VERDICTS[status]}\n\n{text.strip()}\n```"
+    return f":::{{admonition}} Verdict: {status}\n:class: {VERDICTS[status]}\n\n{text.strip()}\n:::"
