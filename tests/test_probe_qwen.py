@@ -202,3 +202,40 @@ def test_pretrain_plan_follows_the_prior(vlm):
         share[power] = float(np.mean(drawn < 10))
     assert abs(share[0.0] - 0.5) < 0.05
     assert share[2.0] > 0.99
+
+
+def test_generate_clip_renders_only_the_requested_frames():
+    from emoprobe.data.synth.generate import generate_clip
+
+    full = generate_clip("sad", kind="macro", seed=5, num_frames=30, size=48, nuisance=False)
+    part = generate_clip("sad", kind="macro", seed=5, num_frames=30, size=48, nuisance=False, frame_indices=[3, 20, 7])
+    assert part["frames"].shape == (3, 48, 48, 3)
+    assert np.array_equal(part["frames"], full["frames"][[3, 20, 7]])  # no pixel noise: identical pixels
+    assert np.array_equal(part["aus"], full["aus"]) and part["event"] == full["event"]
+    assert part["frame_indices"].tolist() == [3, 20, 7] and "frame_indices" not in full
+    with pytest.raises(ValueError, match="frame_indices"):
+        generate_clip("sad", seed=5, num_frames=30, size=48, frame_indices=[30])
+
+
+def test_timeline_clips_pool_renders_what_examples_sample(vlm):
+    from emoprobe.data.synth.generate import make_dataset_spec
+
+    spec = make_dataset_spec("balanced", 7, seed=4, dataset="dfew", nuisance=False)
+    lazy = qwen.timeline_clips(spec["clips"], 56, 25)
+    full = qwen.render_clips(spec["clips"], 56, 25)
+    assert "frames" not in lazy[0] and lazy[0]["num_frames"] == full[0]["num_frames"]
+    assert np.array_equal(lazy[0]["aus"], full[0]["aus"])
+    idx = [0, 12, 24]
+    assert np.array_equal(qwen.clip_frames(lazy[0], idx), full[0]["frames"][idx])
+    tasks = {"classify": 2, "caption": 1}
+    a = qwen.build_pool(lazy, tasks, vlm.processor, 0, 64, 0.0, dataset="dfew")
+    b = qwen.build_pool(full, tasks, vlm.processor, 0, 64, 0.0, dataset="dfew")
+    assert len(a["examples"]) == len(b["examples"]) == 21 and a["task"] == b["task"]
+    for x, y in zip(a["examples"], b["examples"]):
+        assert torch.equal(x["input_ids"], y["input_ids"])
+        assert torch.equal(x["pixel_values_videos"], y["pixel_values_videos"])
+    # a DFEW pool asks with DFEW's 7 words and answers in them
+    tok = vlm.processor.tokenizer
+    answers = {tok.decode(e["input_ids"][e["labels"] != -100][:-1]) for e, t in zip(a["examples"], a["task"])
+               if t == "classify"}
+    assert answers <= set(qwen.LABEL_SETS["dfew"]) and len(answers) > 1

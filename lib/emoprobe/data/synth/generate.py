@@ -215,7 +215,7 @@ _TIMELINE_OPTIONS = ("intensity", "variant", "macro_seconds", "micro_seconds", "
 
 
 def generate_clip(label, kind=None, seed=0, fps=DEFAULT_FPS, num_frames=None, size=DEFAULT_SIZE,
-                  identity_seed=None, lengths="dfew", **options) -> dict:
+                  identity_seed=None, lengths="dfew", frame_indices=None, **options) -> dict:
     """Render one clip in memory.
 
     Parameters
@@ -226,12 +226,17 @@ def generate_clip(label, kind=None, seed=0, fps=DEFAULT_FPS, num_frames=None, si
     num_frames : frames in the clip (None: drawn from the `lengths` dataset's frame-count distribution).
     size : frame side in pixels.
     identity_seed : who is on screen (None: derived from `seed`).
+    frame_indices : render only these frames (in the given order; the timeline, `aus` and `event` are still
+        the whole clip's). Training code that needs a few sampled frames of thousands of clips pays for those
+        frames only. Geometry, head position and lighting of each frame equal the full render's; the pixel
+        noise is drawn from the same seed but for the rendered frames only, so its windows differ.
     options : timeline options (intensity, variant, macro_seconds, micro_seconds, mask, mask_probability,
         nuisance=False for a clean clip) and nuisance overrides (timeline.NUISANCE_DEFAULTS). Spec-only keys
         (id, fold, split, scene) are accepted and copied to the result.
 
     Returns a dict: frames (T, size, size, 3) uint8, aus (T, len(AU_NAMES)) float32, au_names, event,
-    nuisance, identity, label, kind, fps, num_frames, seed, identity_seed (and the spec keys passed in).
+    nuisance, identity, label, kind, fps, num_frames, seed, identity_seed (and the spec keys passed in); with
+    `frame_indices`, frames has one row per index and the result carries `frame_indices`.
     """
     passthrough = {k: options.pop(k) for k in ("id", "fold", "split", "scene") if k in options}
     if num_frames is None:
@@ -241,11 +246,20 @@ def generate_clip(label, kind=None, seed=0, fps=DEFAULT_FPS, num_frames=None, si
     ident = sample_identity(identity_seed)
     tl = make_timeline(label, kind=kind, num_frames=num_frames, fps=fps, seed=seed, **options)
     shift = None if tl["shift"] is None else tl["shift"] * size
-    frames = render(tl["aus"], ident, size, shift=shift, gain=tl["gain"], side_light=tl["side_light"],
+    aus, gain, side = tl["aus"], tl["gain"], tl["side_light"]
+    if frame_indices is not None:
+        sel = np.asarray(frame_indices, dtype=np.int64).reshape(-1)
+        if sel.size and (sel.min() < 0 or sel.max() >= num_frames):
+            raise ValueError(f"frame_indices: expected indices in [0, {num_frames - 1}], got {sel.min()}..{sel.max()}")
+        aus = aus[sel]
+        shift, gain, side = (None if x is None else np.asarray(x)[sel] for x in (shift, gain, side))
+    frames = render(aus, ident, size, shift=shift, gain=gain, side_light=side,
                     noise=tl["noise"], noise_seed=[seed, 4], static=prepare(ident, size))
     out = {"frames": frames, "aus": tl["aus"], "au_names": AU_NAMES, "event": tl["event"],
            "nuisance": tl["nuisance"], "identity": ident, "label": label, "kind": tl["event"]["kind"],
            "fps": float(fps), "num_frames": int(num_frames), "seed": int(seed), "identity_seed": int(identity_seed)}
+    if frame_indices is not None:
+        out["frame_indices"] = sel
     out.update(passthrough)
     return out
 
