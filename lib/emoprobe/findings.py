@@ -117,13 +117,19 @@ def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metr
     if not ids:
         raise ValueError("paired_delta: the two runs share no clip id")
     labels = list(labels)
-    y = [a[i]["label"] for i in ids]
-    pa, pb = predicted([a[i] for i in ids]), predicted([b[i] for i in ids])
+    k = len(labels)
+    index = {c: j for j, c in enumerate(labels)}
+    # integer codes once, then each resample is two bincounts (unanswered or unknown answers -> column k)
+    t = np.array([index[a[i]["label"]] for i in ids])
+    pa = np.array([index.get(x, k) for x in predicted([a[i] for i in ids])])
+    pb = np.array([index.get(x, k) for x in predicted([b[i] for i in ids])])
+
+    def metric_of(tt, pp):
+        conf = np.bincount(tt * (k + 1) + pp, minlength=k * (k + 1)).reshape(k, k + 1)
+        return metrics.report_from_confusion(conf, labels)[metric]
 
     def value(idx):
-        ra = metrics.classification_report([y[k] for k in idx], [pa[k] for k in idx], labels)
-        rb = metrics.classification_report([y[k] for k in idx], [pb[k] for k in idx], labels)
-        return rb[metric] - ra[metric]
+        return metric_of(t[idx], pb[idx]) - metric_of(t[idx], pa[idx])
 
     rng = np.random.default_rng(seed)
     n = len(ids)
