@@ -27,9 +27,9 @@ def dfew_root(tmp_path):
     _write(split / "test(single-labeled)" / "set_1.csv", ["video_name,label", "00001,1", "00002,6", "3,7"])
     _write(split / "train(single-labeled)" / "set_1.csv", ["video_name,label", "00004,3"])
     # DFER-CLIP list written on another machine: absolute paths that do not exist here, 0-based labels
-    _write(root / "annotation" / "DFEW_set_2_test.txt", ["/home/x/DFEW_Frame_Face/00002 66 5",
-                                                         "/home/x/DFEW_Frame_Face/00003 70 0"])
-    _write(root / "saved/data/dfew/org/split03/test.csv", ["/home/x/frames/00001 4"])
+    _write(root / "annotation" / "DFEW_set_2_test.txt", ["D:/datasets/DFEW_Frame_Face/00002 66 5",
+                                                         "D:/datasets/DFEW_Frame_Face/00003 70 0"])
+    _write(root / "saved/data/dfew/org/split03/test.csv", ["D:/datasets/frames/00001 4"])
     return root
 
 
