@@ -47,3 +47,21 @@ def test_verdict_vocabulary_and_profile_errors():
         findings.is_probe("fast")
     with pytest.raises(ValueError, match="data_root"):
         findings.predictions("paper", "qwen2.5-vl-7b", dataset="dfew", data_root=None)
+
+
+@pytest.mark.slow
+def test_probe_predictions_are_cached_on_disk(tmp_path, monkeypatch):
+    from emoprobe.probe import zoo
+
+    monkeypatch.setenv("EMOPROBE_CACHE_DIR", str(tmp_path))
+    first = findings.predictions("smoke", "vlm-prior1")
+    files = sorted((tmp_path / "models").glob("vlm-prior1/*/predictions/*.json"))
+    assert len(files) == 1 and len(first) == len(zoo.test_clips("smoke"))
+    zoo._RENDERED.clear()
+    again = findings.predictions("smoke", "vlm-prior1")
+    assert again == first
+    assert zoo._RENDERED == {}  # a cache hit renders no test clip
+    other = findings.predictions("smoke", "vlm-prior1", sampler="uniform", sampler_params={"num_samples": 4})
+    assert len(sorted((tmp_path / "models").glob("vlm-prior1/*/predictions/*.json"))) == 2
+    assert {len(r["frame_indices"]) for r in other} == {4}
+    assert findings.predictions("smoke", "vlm-prior1", limit=3) == first[:3]

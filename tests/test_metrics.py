@@ -186,3 +186,16 @@ def test_entropy_extremes():
     absent = collapse_report(["happy"], ["sad"], DFEW)["shares"]["sad"]
     assert absent["ratio"] is None and absent["predicted_share"] == 1
     assert single["shares"]["neutral"]["ratio"] == 7
+
+
+def test_wilson_interval():
+    from emoprobe import metrics
+
+    # textbook values (Newcombe 1998, Table I: 15 of 148 -> 0.0624-0.1605; 0 of 20 -> 0-0.1611)
+    assert metrics.wilson_interval(15, 148) == pytest.approx((0.0624, 0.1605), abs=5e-4)
+    assert metrics.wilson_interval(0, 20) == pytest.approx((0.0, 0.1611), abs=5e-4)
+    low, high = metrics.wilson_interval(20, 20)
+    assert high == 1.0 and low == pytest.approx(1 - 0.1611, abs=5e-4)
+    assert all(np.isnan(metrics.wilson_interval(0, 0)))
+    with pytest.raises(ValueError, match="successes"):
+        metrics.wilson_interval(5, 4)

@@ -28,7 +28,7 @@ def _frames(n, side=56, seed=0):
 
 def test_build_has_the_recipe_shape(vlm):
     cfg = vlm.model.config
-    assert cfg.vision_config.patch_size == 7 and cfg.vision_config.depth == 2
+    assert cfg.vision_config.patch_size == 14 and cfg.vision_config.depth == 2
     assert cfg.text_config.hidden_size == 64 and cfg.text_config.num_hidden_layers == 2
     assert cfg.text_config.num_key_value_heads == 2
     tok = vlm.processor.tokenizer
@@ -49,7 +49,7 @@ def test_save_load_generate_through_hfbackend(saved, vlm):
     out = backend.generate(reqs)
     assert [r["error"] for r in out] == [None, None]
     assert all(isinstance(r["text"], str) for r in out)
-    assert out[1]["visual_tokens"] == qwen.visual_tokens_of(8, 56) == 64
+    assert out[1]["visual_tokens"] == qwen.visual_tokens_of(8, 56) == qwen.VISUAL_TOKENS == 16
     gen = backend.model_.generation_config
     tok = backend.tokenizer
     assert gen.eos_token_id == tok.convert_tokens_to_ids("<|im_end|>")
@@ -89,7 +89,7 @@ def test_labels_cover_only_the_answer(vlm):
     k = len(labelled)
     assert torch.equal(ex["input_ids"][-k:], labelled)
     assert (ex["labels"][:-k] == -100).all()
-    assert int((ex["mm_token_type_ids"] == 2).sum()) == 64
+    assert int((ex["mm_token_type_ids"] == 2).sum()) == 16  # 4 frame pairs x (56 / 28) ** 2
 
 
 def test_collate_left_pads_and_packs_pixels(vlm):
@@ -104,16 +104,20 @@ def test_collate_left_pads_and_packs_pixels(vlm):
     assert torch.isfinite(loss)
 
 
-def test_frame_side_keeps_the_budget():
+@pytest.mark.parametrize("patch", [7, 14])
+def test_frame_side_keeps_the_budget(patch):
+    budget = qwen.default_budget(patch)
+    assert budget == {7: 64, 14: 16}[patch]  # 8 frames at 56 px
     sides = []
-    for n in range(1, 2 * qwen.VISUAL_TOKENS + 1):
-        side = qwen.frame_side(n)
-        assert side % 14 == 0 and 14 <= side <= 56
-        assert qwen.visual_tokens_of(n, side) <= qwen.VISUAL_TOKENS
+    for n in range(1, 2 * budget + 1):
+        side = qwen.frame_side(n, budget, patch_size=patch)
+        assert side % (2 * patch) == 0 and 2 * patch <= side <= 56
+        assert qwen.visual_tokens_of(n, side, patch) <= budget
         sides.append(side)
     assert sides == sorted(sides, reverse=True)  # more frames never get more pixels
-    assert qwen.frame_side(8) == 56 and qwen.frame_side(16) == 28
-    assert len(qwen.budget_indices(np.arange(500))) == qwen.max_frames()
+    assert qwen.frame_side(8, budget, patch_size=patch) == 56
+    assert qwen.frame_side(16, budget, patch_size=patch) == 28
+    assert len(qwen.budget_indices(np.arange(500), budget)) == qwen.max_frames(budget) == 2 * budget
     with pytest.raises(ValueError, match="num_frames"):
         qwen.frame_side(0)
 
@@ -163,7 +167,8 @@ def _tiny_pool(vlm, clips=11, seed=0):
 
     spec = make_dataset_spec("balanced", clips, seed=seed, dataset="mafw")
     rendered = qwen.render_clips(spec["clips"], 56, 25)
-    return qwen.build_pool(rendered, {"classify": 2, "caption": 1, "motion": 1}, vlm.processor, seed, 64, 0.25)
+    return qwen.build_pool(rendered, {"plain": 1, "classify": 1, "caption": 1, "motion": 1}, vlm.processor, seed,
+                           None, 0.25)
 
 
 @pytest.mark.slow
@@ -204,6 +209,45 @@ def test_pretrain_plan_follows_the_prior(vlm):
     assert share[2.0] > 0.99
 
 
+def test_pretrain_plan_curriculum_and_task_weights():
+    # two classes; class b has micro clips, class a none; tasks plain / caption
+    labels = ["happiness"] * 8 + ["sadness"] * 8
+    kind = ["macro"] * 8 + ["macro"] * 4 + ["micro"] * 4
+    task = ["plain", "caption"] * 8
+    pool = {"label": labels, "task": task, "kind": kind, "clip": np.arange(16)}
+    cfg = dict(qwen.TRAIN_DEFAULTS, steps=300, batch_size=16, prior_power=0.0)
+    plain_only = np.concatenate(qwen.pretrain_plan(pool, dict(cfg, task_weights={"plain": 1.0},
+                                                             micro_curriculum=None), seed=0))
+    assert {task[i] for i in plain_only} == {"plain"} and {kind[i] for i in plain_only} == {"macro"}
+    # masking the micro clips keeps the class prior: still half and half
+    assert abs(np.mean(plain_only < 8) - 0.5) < 0.05
+    late = qwen.pretrain_plan(pool, dict(cfg, task_weights={"plain": 0.5, "caption": 0.5},
+                                         micro_curriculum=[0.5, 0.6]), seed=0)
+    micro = lambda steps: np.mean([kind[i] == "micro" for s in steps for i in s])  # noqa: E731
+    assert micro(late[:140]) == 0 and micro(late[-100:]) > 0.1
+    assert abs(np.mean([task[i] == "caption" for s in late for i in s]) - 0.5) < 0.05
+    with pytest.raises(ValueError, match="task_weights"):
+        qwen.pretrain_plan(pool, dict(cfg, task_weights={"classfy": 1.0}), seed=0)
+
+
+def test_plain_examples_ask_the_evaluation_question(vlm):
+    from emoprobe.data.synth.generate import make_dataset_spec
+
+    spec = make_dataset_spec("balanced", 7, seed=4, dataset="dfew", nuisance=False)
+    clips = qwen.timeline_clips(spec["clips"], 56, 40)
+    rng = np.random.default_rng(0)
+    first = qwen.plain_example(clips[0], rng, "a", first=True, dataset="dfew")
+    other = qwen.plain_example(clips[0], rng, "b", first=False, dataset="dfew")
+    n = clips[0]["num_frames"]
+    from emoprobe.samplers import make_sampler
+
+    uniform = make_sampler("uniform", num_samples=8).sample(n, clips[0]["fps"]).indices
+    assert first["indices"].tolist() == uniform.tolist()
+    assert len(other["indices"]) == 8 and first["task"] == other["task"] == "plain"
+    assert first["answer"] == qwen.corpus.dataset_word(clips[0]["label"], "dfew")
+    assert all(w in first["prompt"] for w in qwen.LABEL_SETS["dfew"])
+
+
 def test_generate_clip_renders_only_the_requested_frames():
     from emoprobe.data.synth.generate import generate_clip
 
@@ -228,8 +272,8 @@ def test_timeline_clips_pool_renders_what_examples_sample(vlm):
     idx = [0, 12, 24]
     assert np.array_equal(qwen.clip_frames(lazy[0], idx), full[0]["frames"][idx])
     tasks = {"classify": 2, "caption": 1}
-    a = qwen.build_pool(lazy, tasks, vlm.processor, 0, 64, 0.0, dataset="dfew")
-    b = qwen.build_pool(full, tasks, vlm.processor, 0, 64, 0.0, dataset="dfew")
+    a = qwen.build_pool(lazy, tasks, vlm.processor, 0, None, 0.0, dataset="dfew")
+    b = qwen.build_pool(full, tasks, vlm.processor, 0, None, 0.0, dataset="dfew")
     assert len(a["examples"]) == len(b["examples"]) == 21 and a["task"] == b["task"]
     for x, y in zip(a["examples"], b["examples"]):
         assert torch.equal(x["input_ids"], y["input_ids"])

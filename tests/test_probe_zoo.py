@@ -20,17 +20,28 @@ def test_registry_and_configs_are_plain_data():
             assert json.loads(json.dumps(cfg)) == cfg
     assert zoo.config("vlm-prior2")["train"]["prior_power"] == 2.0
     assert zoo.config("vlm-ft-sqrt")["init"]["name"] == "vlm-prior1"
+    # the three priors continue the same warm-up and differ by the prior alone
+    priors = [zoo.config(f"vlm-prior{k}") for k in range(3)]
+    assert {c["init"]["key"] for c in priors} == {zoo.cache_key("vlm-base")}
+    strip = lambda c: {**c, "name": None, "train": {**c["train"], "prior_power": None}}  # noqa: E731
+    assert strip(priors[0]) == strip(priors[2])
+    base = zoo.config("vlm-base")["train"]
+    assert base["task_weights"] == {"plain": 1.0} and base["micro_curriculum"] is None
     with pytest.raises(ValueError, match="unknown probe model"):
         zoo.config("vlm-prior9")
     with pytest.raises(ValueError, match="unknown profile"):
         zoo.config("videomae", "huge")
 
 
-def test_test_set_is_balanced_and_held_out():
+def test_test_sets_are_balanced_and_held_out():
     test = zoo.test_pool("quick")
     assert test["prior"] == "balanced"
-    seeds = {zoo.PROFILES["quick"][k]["seed"] for k in ("web", "train", "test")}
-    assert len(seeds) == 3
+    seeds = {zoo.PROFILES["quick"][k]["seed"] for k in ("web", "train", "test", "micro_test")}
+    assert len(seeds) == 4
+    micro = zoo.make_spec(zoo.test_pool("quick", "micro_test"))["clips"]
+    assert {c["kind"] for c in micro} == {"micro", "none"} and {c["num_frames"] for c in micro} == {150}
+    with pytest.raises(ValueError, match="test_set"):
+        zoo.test_pool("quick", "validation")
 
 
 def test_cache_key_changes_with_the_config(monkeypatch):

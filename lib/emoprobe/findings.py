@@ -7,10 +7,17 @@ the cache) a named probe model of `emoprobe.probe.zoo` and asks it about the pro
 registered model or checkpoint folder. Either way the result is the same plain rows (``id``, ``label``,
 ``prediction``, ``outcome``, ``frame_indices``, and for probe clips ``kind`` and ``event_sampled``), which every
 chapter scores the same way.
+
+Probe rows are cached on disk beside the trained model (``<model folder>/../predictions/<key>.json``), keyed by
+the model's own key, the test set's config, every argument and the evaluation code: the chapters ask the same
+models the same questions in separate kernels, and a cached answer needs neither the model nor the rendered test
+clips. The paper profile has its own resumable cache (emoprobe.cache, under ``out_root``).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +25,8 @@ import numpy as np
 from emoprobe import metrics
 
 PROBE_PROFILES = ("smoke", "quick")
+# What probe answers depend on beyond the model's own key (which covers the probe, samplers, generator, prompts)
+EVAL_CODE_FILES = ("findings.py", "parse.py", "vlm/base.py", "vlm/hf.py")
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
             "not testable here": "note"}
 
@@ -34,29 +43,20 @@ def probe_labels(profile: str) -> list[str]:
     """The class names of the probe models of a profile."""
     from emoprobe.probe import zoo
 
-    labels = getattr(zoo, "labels", None)
-    return list(labels(profile) if callable(labels) else zoo.LABELS)
+    return zoo.labels(profile)
 
 
 def predictions(profile: str, model: str, *, sampler: str | None = None, sampler_params: dict | None = None,
                 prompt: str = "closed_set", context: str | None = None, seed: int = 0, dataset: str = "mafw",
                 data_root: str | None = None, fold: int | None = 1, limit: int | None = None,
-                out_root: str = "../_build/runs", visual_tokens: int | None = None) -> list[dict]:
-    """Prediction rows of ``model`` on the profile's test clips (see the module docstring)."""
+                out_root: str = "../_build/runs", visual_tokens: int | None = None,
+                test_set: str = "test") -> list[dict]:
+    """Prediction rows of ``model`` on the profile's test clips (see the module docstring). ``test_set``
+    (probe profiles): "test" or "micro_test" (emoprobe.probe.zoo.test_pool)."""
     if is_probe(profile):
-        from emoprobe.probe import zoo
-
-        if zoo.MODELS[model]["kind"] == "videomae":
-            rows = _videomae_rows(zoo.get(model, profile, seed=seed), zoo.test_clips(profile),
-                                  shuffle=bool((sampler_params or {}).get("shuffle")), seed=seed)
-        else:
-            from emoprobe.probe.qwen import evaluate_probe
-
-            kwargs = {} if visual_tokens is None else {"visual_tokens": visual_tokens}
-            rows = evaluate_probe(zoo.get(model, profile, seed=seed), zoo.test_clips(profile),
-                                  sampler=sampler or "uniform",
-                                  sampler_params=sampler_params if sampler else {"num_samples": 8},
-                                  prompt=prompt, labels=probe_labels(profile), context=context, seed=seed, **kwargs)
+        args = {"sampler": sampler, "sampler_params": sampler_params, "prompt": prompt, "context": context,
+                "visual_tokens": visual_tokens, "test_set": test_set}
+        rows = _cached_probe_rows(profile, model, seed, args)
         return rows[:limit] if limit else rows
     if data_root is None:
         raise ValueError("data_root: the paper profile needs the folder of the real dataset "
@@ -71,6 +71,50 @@ def predictions(profile: str, model: str, *, sampler: str | None = None, sampler
     evaluate(records, sampler=sampler, sampler_params=sampler_params, model=model, prompt=prompt, out_dir=out,
              limit=limit, seed=seed, dataset=dataset, progress=False)
     return list(read_predictions(out / PREDICTIONS).values())
+
+
+def _cached_probe_rows(profile: str, model: str, seed: int, args: dict) -> list[dict]:
+    from emoprobe.probe import zoo
+    from emoprobe.probe.training import canonical_json, code_hash, sha256
+
+    path = zoo.get(model, profile, seed=seed)
+    key = sha256(canonical_json({"model": zoo.cache_key(model, profile, seed), "test": zoo.test_pool(profile, args["test_set"]),
+                                 "args": args, "seed": seed,
+                                 "code": code_hash(zoo.CODE_FILES + EVAL_CODE_FILES)}))[:20]
+    file = path.parent / "predictions" / f"{key}.json"
+    if file.exists():
+        return json.loads(file.read_text())["rows"]
+    rows = _probe_rows(path, profile, model, seed, **args)
+    file.parent.mkdir(exist_ok=True)
+    tmp = file.with_suffix(f".{os.getpid()}.tmp")
+    # written whole, then renamed: a kernel killed mid-write leaves no half file another chapter would trust
+    tmp.write_text(json.dumps({"model": model, "profile": profile, "seed": seed, "args": args, "rows": rows},
+                              default=_json_default))
+    os.replace(tmp, file)
+    return json.loads(file.read_text())["rows"]  # what a cache hit returns, so both paths give equal rows
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"prediction rows: {type(x).__name__} is not JSON-serialisable")
+
+
+def _probe_rows(path, profile: str, model: str, seed: int, sampler, sampler_params, prompt, context,
+                visual_tokens, test_set) -> list[dict]:
+    from emoprobe.probe import zoo
+
+    clips = zoo.test_clips(profile, test_set=test_set)
+    if zoo.MODELS[model]["kind"] == "videomae":
+        return _videomae_rows(path, clips, shuffle=bool((sampler_params or {}).get("shuffle")),
+                              seed=seed)
+    from emoprobe.probe.qwen import evaluate_probe
+
+    return evaluate_probe(path, clips, sampler=sampler or "uniform",
+                          sampler_params=sampler_params if sampler else {"num_samples": 8}, prompt=prompt,
+                          labels=probe_labels(profile), context=context, seed=seed, visual_tokens=visual_tokens)
 
 
 def _videomae_rows(path, clips, shuffle: bool, seed: int) -> list[dict]:

@@ -153,6 +153,22 @@ def bootstrap_ci(y_true, y_pred, labels, metric: str = "macro_f1", n_boot: int =
             "high": float(high), "alpha": alpha, "n_boot": int(n_boot), "seed": seed, "n": n}
 
 
+def wilson_interval(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval of a proportion (sound for small n and for 0 or n successes, unlike the normal
+    approximation); (nan, nan) when n is 0."""
+    from statistics import NormalDist
+
+    if not 0 <= successes <= n:
+        raise ValueError(f"wilson_interval: need 0 <= successes <= n, got {successes} of {n}")
+    if n == 0:
+        return float("nan"), float("nan")
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
 def aggregate_folds(reports, how: str = "mean") -> dict:
     """Combine per-fold reports.
 
