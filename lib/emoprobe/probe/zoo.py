@@ -12,9 +12,9 @@ cropped to 56 px; lengths from the dataset's frame-count distribution capped at 
 distractors everywhere): the "web" pool is class-balanced and the prior is applied by weighting each model's
 draws (so every class a zero-shot model is trained on follows its prior; the warm-up is the same for all three,
 so the priors differ by the web stage alone); the training split has the dataset's
-class counts; the held-out test set is balanced, with other seeds (hence other identities), and a second one
-holds micro-expressions only, in 6 s clips (``test_pool(profile, "micro_test")``). 30 % of the
-expressive clips are micro-expressions. Training pools are rendered lazily: each clip contributes a few
+class counts; the held-out test set is balanced, with other seeds (hence other identities). 30 % of the
+expressive clips are micro-expressions; a second test set holds micro-expressions only, in 6 s clips
+(``test_pool(profile, "micro_test")``). Training pools are rendered lazily: each clip contributes a few
 sampled views and only those frames are drawn (emoprobe.probe.qwen.timeline_clips), so thousands of distinct
 clips cost what a few hundred whole clips cost; the test set is rendered whole, for any sampler.
 
