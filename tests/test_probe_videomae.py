@@ -133,6 +133,20 @@ def test_predict_batches_and_save_load_roundtrip(tmp_path):
     assert set(predict(model, clips)) <= set(LABELS)
 
 
+def test_training_continues_from_a_saved_model(tmp_path):
+    train = toy_set(8, seed=0)
+    first = train_videomae(train, LABELS, {"epochs": 2, "batch_size": 16}, seed=0, progress=False)
+    videomae.save(first["model"], tmp_path / "m")
+    start = {k: v.clone() for k, v in first["model"].state_dict().items()}
+    more = train_videomae(train, LABELS, {"epochs": 2, "batch_size": 16}, seed=1, progress=False, init=tmp_path / "m")
+    # the continued run starts from the saved weights (its first loss is the trained model's, not a fresh one's)
+    fresh = train_videomae(train, LABELS, {"epochs": 2, "batch_size": 16}, seed=1, progress=False)
+    assert more["history"]["loss"][0] < fresh["history"]["loss"][0]
+    assert any(not torch.equal(start[k], v) for k, v in more["model"].state_dict().items())
+    with pytest.raises(ValueError, match="labels"):
+        train_videomae(train, list(reversed(LABELS)), {"epochs": 1}, progress=False, init=tmp_path / "m")
+
+
 def test_training_rejects_unknown_labels_and_keys():
     with pytest.raises(ValueError, match="label 'up' is not one of"):
         train_videomae([(toy_clip("down", np.random.default_rng(0)), "up")], LABELS, {"epochs": 1}, progress=False)

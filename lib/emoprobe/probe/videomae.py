@@ -145,12 +145,13 @@ def _unpack(item):
 # --- training ----------------------------------------------------------------------------------------------------
 
 def train_videomae(train_clips: Iterable, labels: Sequence[str], config: dict | None = None, seed: int = 0,
-                   class_sampler: str | ClassSampler = "instance", progress: bool = True) -> dict:
+                   class_sampler: str | ClassSampler = "instance", progress: bool = True, init=None) -> dict:
     """Train a tiny VideoMAE on ``(frames uint8 (T,H,W,3), label name)`` pairs; return ``{"model", "history"}``.
 
     Every epoch draws its clips with the class sampler (``instance``, ``sqrt``, ``balanced``, ``progressive``,
     …: emoprobe.samplers.classes) and each clip's 16 frames with ``train_sampler``. Everything random follows
-    ``seed``: the same seed, data and config give the same loss curve.
+    ``seed``: the same seed, data and config give the same loss curve. ``init`` (a saved folder) continues a
+    trained model with the same labels (its own architecture; the config's model keys are then ignored).
     """
     model_cfg, cfg = split_config(config)
     labels = [str(x) for x in labels]
@@ -186,7 +187,14 @@ def train_videomae(train_clips: Iterable, labels: Sequence[str], config: dict | 
         clips = torch.stack([_sample(pool[i], frame_sampler, cfg["fps"], frame_rng) for i in idx])
         return {"pixel_values": to_pixel_values(clips), "labels": torch.from_numpy(ys[idx]).long()}
 
-    model = build(labels=labels, seed=seed, **model_cfg)
+    if init is None:
+        model = build(labels=labels, seed=seed, **model_cfg)
+    else:
+        model = load(init).train()
+        have = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        if have != labels:
+            raise ValueError(f"init {init}: its labels {have} differ from the training labels {labels}")
+        model_cfg = {k: getattr(model.config, k, v) for k, v in model_cfg.items()}
     optim = {k: cfg[k] for k in OPTIMIZER_DEFAULTS}
     # Warm-up of at most a tenth of the run, so short runs (tests, the smoke book) still spend most steps learning.
     optim["warmup_steps"] = min(int(cfg["warmup_steps"]), max(1, num_steps // 10))
