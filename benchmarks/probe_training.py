@@ -1,11 +1,12 @@
 """Train every probe model of a profile from scratch into a temporary cache; print each training time and the
 total against the 15-minute budget, then a warm rerun (target: 0 trainings).
 
-    python benchmarks/probe_training.py [--profile quick] [--scores results.json] [--keep DIR]
+    python benchmarks/probe_training.py [--profile quick] [--scores results.json] [--keep DIR] [--extra-seeds 1 2]
 
 ``--scores`` also scores every model on the profile's held-out balanced test set (macro-F1, per-class recall,
 prediction shares, micro-expression accuracy when the sampled frames caught / missed the event) and writes them
-as JSON. The CPU is whatever this machine gives now: the number of torch threads and the load average are
+as JSON. ``--extra-seeds`` then trains and scores the whole zoo again for each of these seeds (untimed) and
+prints every model's held-out macro-F1 as mean and standard deviation over all seeds. The CPU is whatever this machine gives now: the number of torch threads and the load average are
 printed next to the times, so a run on a busy machine can be read (and extrapolated) honestly.
 """
 
@@ -33,6 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--scores", default=None, help="write held-out scores of every model to this JSON file")
     ap.add_argument("--keep", default=None, help="use (and keep) this cache folder instead of a temporary one")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--extra-seeds", type=int, nargs="*", default=[],
+                    help="also train and score the zoo with these seeds (needs --scores)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(2)
@@ -87,6 +90,21 @@ def main(argv=None) -> int:
                   f"  WAR {s['war']:.3f}  head share {s['head_share']:.3f}  unparsed {s['unparsed_rate']:.3f}"
                   f"  micro sampled/missed {fmt(s['micro_sampled_accuracy'])}/{fmt(s['micro_missed_accuracy'])}",
                   flush=True)
+        seeds = {args.seed: {n: s["macro_f1"] for n, s in results["scores"].items()}}
+        for seed in args.extra_seeds:
+            print(f"seed {seed}:", flush=True)
+            seeds[seed] = {}
+            for name in zoo.list_models():
+                seeds[seed][name] = zoo.score(name, args.profile, cache_dir=cache, seed=seed)["macro_f1"]
+                print(f"  {name:20s} macro-F1 {seeds[seed][name]:.3f}", flush=True)
+        if len(seeds) > 1:
+            import numpy as np
+
+            results["macro_f1_by_seed"] = seeds
+            print(f"held-out macro-F1 over seeds {sorted(seeds)}: mean (sd)")
+            for name in zoo.list_models():
+                v = [seeds[k][name] for k in seeds]
+                print(f"  {name:20s} {np.mean(v):.3f} ({np.std(v, ddof=1):.3f})   " + " ".join(f"{x:.3f}" for x in v))
         with open(args.scores, "w") as f:
             json.dump(results, f, indent=1, default=str)
         print(f"scores written to {args.scores}")

@@ -65,3 +65,17 @@ def test_probe_predictions_are_cached_on_disk(tmp_path, monkeypatch):
     assert len(sorted((tmp_path / "models").glob("vlm-prior1/*/predictions/*.json"))) == 2
     assert {len(r["frame_indices"]) for r in other} == {4}
     assert findings.predictions("smoke", "vlm-prior1", limit=3) == first[:3]
+
+
+def test_paired_delta_of_the_recall_of_some_classes():
+    a, b = _rows(0.2, 0), _rows(0.7, 1)
+    d = findings.paired_delta(a, b, LABELS, n_boot=100, seed=0, metric="recall", classes=["sad", "neutral"])
+
+    def recall(rows):
+        rep = metrics.classification_report([r["label"] for r in rows], [r["prediction"] for r in rows], LABELS)
+        return np.mean([rep["per_class"][c]["recall"] for c in ("sad", "neutral")])
+
+    assert d["delta"] == pytest.approx(recall(b) - recall(a))
+    assert d["low"] <= d["delta"] <= d["high"]
+    with pytest.raises(ValueError, match="classes"):
+        findings.paired_delta(a, b, LABELS, metric="recall", classes=["joy"])

@@ -78,8 +78,8 @@ def _cached_probe_rows(profile: str, model: str, seed: int, args: dict) -> list[
     from emoprobe.probe.training import canonical_json, code_hash, sha256
 
     path = zoo.get(model, profile, seed=seed)
-    key = sha256(canonical_json({"model": zoo.cache_key(model, profile, seed), "test": zoo.test_pool(profile, args["test_set"]),
-                                 "args": args, "seed": seed,
+    key = sha256(canonical_json({"model": zoo.cache_key(model, profile, seed),
+                                 "test": zoo.test_pool(profile, args["test_set"]), "args": args, "seed": seed,
                                  "code": code_hash(zoo.CODE_FILES + EVAL_CODE_FILES)}))[:20]
     file = path.parent / "predictions" / f"{key}.json"
     if file.exists():
@@ -153,8 +153,12 @@ def score(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_
     return rep
 
 
-def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
-    """``metric`` of B minus A on the same clips, with a paired bootstrap interval (clips resampled jointly)."""
+def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1",
+                 classes=None) -> dict:
+    """``metric`` of B minus A on the same clips, with a paired bootstrap interval (clips resampled jointly).
+
+    ``metric``: a scalar of emoprobe.metrics (macro_f1, war, uar, ...) or "recall": the mean recall of
+    ``classes`` (e.g. the tail classes)."""
     a = {r["id"]: r for r in rows_a}
     b = {r["id"]: r for r in rows_b}
     ids = [i for i in a if i in b]
@@ -163,6 +167,11 @@ def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metr
     labels = list(labels)
     k = len(labels)
     index = {c: j for j, c in enumerate(labels)}
+    if metric == "recall":
+        unknown = [c for c in (classes or []) if c not in index]
+        if not classes or unknown:
+            raise ValueError(f"classes: metric 'recall' needs some of {labels}, got {classes!r}")
+        rows_of = np.array([index[c] for c in classes])
     # integer codes once, then each resample is two bincounts (unanswered or unknown answers -> column k)
     t = np.array([index[a[i]["label"]] for i in ids])
     pa = np.array([index.get(x, k) for x in predicted([a[i] for i in ids])])
@@ -170,6 +179,10 @@ def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metr
 
     def metric_of(tt, pp):
         conf = np.bincount(tt * (k + 1) + pp, minlength=k * (k + 1)).reshape(k, k + 1)
+        if metric == "recall":
+            support = conf[rows_of].sum(axis=1)
+            hits = conf[rows_of, rows_of]
+            return float(np.mean(np.divide(hits, support, out=np.zeros(len(rows_of)), where=support > 0)))
         return metrics.report_from_confusion(conf, labels)[metric]
 
     def value(idx):
