@@ -61,7 +61,7 @@ TEMPORAL_PATCH = 2
 CONTEXT_SHARE = 0.25  # share of classification examples given as keyframes + motion text (MSCE stage 2)
 
 # Sampling rates the training inputs are drawn at (reference/paper.md §5 sweeps 1, 5, 10, 15, 20, 25 fps).
-# Rates above 10 fps are left out: under the budget they give 14-28 px frames of a 3 s clip (nothing to learn
+# Rates above 10 fps are left out: under the budget they give 28 px frames of a 3 s clip (little to learn
 # from) and cost the most frames to render; evaluation at higher rates is then an extrapolation.
 TRAIN_FPS = (1.0, 2.0, 3.0, 5.0, 8.0, 10.0)
 # uniform frame counts: the usual 8-frame VLM input (drawn half the time: it is what the held-out scores use)
@@ -586,8 +586,9 @@ def build_pool(clips: Sequence[dict], tasks: dict, processor, seed: int, visual_
             frames = clip_frames(clip, union)
             for ex in drawn:
                 sel = frames[np.searchsorted(union, np.asarray(ex["indices"], dtype=np.int64))]
-                enc = encode_example(processor, fit_budget(sel, visual_tokens, patch_size=patch), ex["prompt"], ex["answer"],
-                                     indices=ex["indices"], clip_fps=clip["fps"], clip_num_frames=clip["num_frames"])
+                enc = encode_example(processor, fit_budget(sel, visual_tokens, patch_size=patch), ex["prompt"],
+                                     ex["answer"], indices=ex["indices"], clip_fps=clip["fps"],
+                                     clip_num_frames=clip["num_frames"])
                 pool["examples"].append(enc)
                 pool["clip"].append(ci)
                 pool["task"].append(ex["task"])
