@@ -71,8 +71,8 @@ PROFILES: dict[str, dict] = {
         "web_tasks": {"plain": 2, "classify": 1, "caption": 1, "motion": 1},
         # the warm-up's loss sits on a plateau at chance (about 0.98: the answer word uniform over the 7 classes)
         # until the model starts to use the video, and when it leaves the plateau depends on the seed (measured:
-        # step ~300 for seed 0, ~700 for seeds 1 and 2). At 1,500 steps seed 1 reached macro-F1 0.22 against
-        # seed 0's 0.53; at 3,000 steps seed 1 reached 0.49.
+        # step ~300 for seed 0, ~700 for seed 1). At 1,500 steps seed 1 reached macro-F1 0.22 against seed 0's
+        # 0.53; at 3,000 steps seed 1 reached 0.49. (lr 2e-3 did not help: seed 1 never left the plateau.)
         "base_steps": 3000,
         "task_weights": {"plain": 0.4, "classify": 0.3, "caption": 0.2, "motion": 0.1},
         "context_share": 0.25,  # share of "classify" questions given as keyframes + motion text (MSCE)
