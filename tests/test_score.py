@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -6,7 +7,9 @@ import pytest
 from emoprobe.cli import main
 from emoprobe.score import read_prediction, score_predictions
 
-HELDOUT = Path("/work/shared/heldout/gpt4v-emotion")
+# The published GPT-4V with Emotion predictions, downloaded by hand (reference/datasets.md §3.1): a folder with
+# dfew/ and ferv39k/ subfolders. Without it the recomputation test is skipped and says why.
+HELDOUT = Path(os.environ.get("EMOPROBE_GPT4V_PREDICTIONS", "data/gpt4v-emotion"))
 DFEW = ["happy", "sad", "neutral", "angry", "surprise", "disgust", "fear"]
 
 
@@ -104,7 +107,7 @@ def test_ground_truth_adds_missing_clips_as_unanswered(tmp_path):
 def test_reproduces_gpt4v_recomputation(dataset, n_all, n_answered, war, uar, neutral_share):
     folder = HELDOUT / dataset
     if not (folder / "label-gpt4v.csv").is_file() or not (folder / "label.csv").is_file():
-        pytest.skip(f"published GPT-4V predictions not available under {folder}")
+        pytest.skip(f"published GPT-4V predictions not available under {folder} (set EMOPROBE_GPT4V_PREDICTIONS)")
     from emoprobe.score import score_file
 
     # label-gpt4v.csv holds the answered clips only; label.csv lists every test clip (empty predictions).

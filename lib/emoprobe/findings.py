@@ -75,7 +75,7 @@ def predictions(profile: str, model: str, *, sampler: str | None = None, sampler
 
 def _cached_probe_rows(profile: str, model: str, seed: int, args: dict) -> list[dict]:
     from emoprobe.probe import zoo
-    from emoprobe.probe.training import canonical_json, code_hash, sha256
+    from emoprobe.probe.training import _plain_json, canonical_json, code_hash, sha256
 
     path = zoo.get(model, profile, seed=seed)
     key = sha256(canonical_json({"model": zoo.cache_key(model, profile, seed),
@@ -89,17 +89,9 @@ def _cached_probe_rows(profile: str, model: str, seed: int, args: dict) -> list[
     tmp = file.with_suffix(f".{os.getpid()}.tmp")
     # written whole, then renamed: a kernel killed mid-write leaves no half file another chapter would trust
     tmp.write_text(json.dumps({"model": model, "profile": profile, "seed": seed, "args": args, "rows": rows},
-                              default=_json_default))
+                              default=_plain_json))
     os.replace(tmp, file)
     return json.loads(file.read_text())["rows"]  # what a cache hit returns, so both paths give equal rows
-
-
-def _json_default(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"prediction rows: {type(x).__name__} is not JSON-serialisable")
 
 
 def _probe_rows(path, profile: str, model: str, seed: int, sampler, sampler_params, prompt, context,
