@@ -210,6 +210,12 @@ def make_book(profile: str = "quick", only: list[str] | None = None, force: bool
     unknown = set(only or []) - {r["name"] for r in runs}
     if unknown:
         raise BookError(f"unknown notebook(s) {sorted(unknown)}; runs.yml has {[r['name'] for r in runs]}")
+    from emoprobe.preflight import problems
+
+    missing = problems([r for r in runs if not only or r["name"] in only])
+    if missing:
+        raise BookError(f"profile {profile}: {len(missing)} thing(s) this book needs are missing; nothing was run:\n  "
+                        + "\n  ".join(missing))
     out_dir = root / "_build" / "executed" / profile
     fingerprint = _code_fingerprint(root)
     executed = {}

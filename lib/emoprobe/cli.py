@@ -15,7 +15,7 @@ import sys
 COMMANDS = {
     "synth": "emoprobe.data.synth.cli",
     "train": "emoprobe.probe.cli",
-    "eval": "emoprobe.evaluate",
+    "eval": "emoprobe.eval_cli",
     "score": "emoprobe.score",
     "budget": "emoprobe.budget",
     "book": "emoprobe.book",

@@ -1,153 +1,74 @@
-"""The run loop: clips -> sampler -> frames -> VLM (cached) -> parser -> one JSONL row per clip + a summary.
+"""The one run loop: clips -> sampler -> frames -> conditions -> backend (cached) -> parser -> rows + summary.
 
-``evaluate(records, sampler, model, prompt, ..., out_dir)`` writes ``predictions.jsonl`` (every field needed
-to rescore without rerunning the model: frame indices, timestamps, prompt id and hash, class order, raw
-output, parsed label with outcome and reason) and ``summary.json`` (full provenance and metrics). The same
-run from the command line is ``emoprobe eval``.
+``evaluate(records, model=..., sampler=..., out_dir=...)`` is the only code that turns clips into prediction
+rows, for a hub VLM, a server, a local checkpoint (the probe's included) or a video classifier. It runs in
+three steps per batch of clips:
+
+1. ``_prepare`` — sample frame indices (per-clip rng from ``seed`` and the clip id), decode them, apply the
+   conditions of emoprobe.conditions (shuffled presentation, a fixed visual-token budget) and build the MSCE
+   context (emoprobe.msce; stage 1 is a cached call of its own), then render the prompt;
+2. ``_generate`` — answer every request not in the response cache (emoprobe.cache) in one backend call;
+3. ``_finish`` — parse each answer and append the rows (emoprobe.rows) to ``predictions.jsonl``.
+
+A summary with counts, metrics and the provenance block (emoprobe.provenance) goes to ``summary.json``.
 
 Resume and crash safety: rows are appended and fsync-ed batch by batch, so a killed run keeps every finished
-row; rerunning skips the clips already in ``predictions.jsonl`` (a torn last line is ignored). Clips whose
-call failed (server down) are retried on the next run, and the latest row of a clip is the one that counts.
-The response cache (`emoprobe.cache`) additionally makes a *new* run with identical settings free.
-A clip that cannot be decoded (`emoprobe.video.VideoError`) is recorded with its error and listed in the
-summary; it does not stop the run.
+row; rerunning skips the clips already in ``predictions.jsonl``. Clips whose call failed (server down) are
+retried on the next run. A clip that cannot be decoded (`emoprobe.video.VideoError`) is recorded with its
+error and listed in the summary; it does not stop the run.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import inspect
 import json
 import os
-import platform
-import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from emoprobe.cache import ResponseCache, append_jsonl, is_deterministic, make_key, read_jsonl, text_hash
+import numpy as np
 
-__all__ = ["evaluate", "load_records", "read_manifest", "read_predictions", "add_command", "git_revision"]
+from emoprobe import conditions, msce, provenance
+from emoprobe.cache import ResponseCache, append_jsonl, is_deterministic, make_key, text_hash
+from emoprobe.rows import new_row
+from emoprobe.runfiles import PREDICTIONS, SUMMARY, field as _get, load_records, read_manifest, read_predictions
 
-PREDICTIONS = "predictions.jsonl"
-SUMMARY = "summary.json"
+__all__ = ["evaluate", "load_records", "read_manifest", "read_predictions", "event_sampled", "default_device",
+           "PREDICTIONS", "SUMMARY"]
 
-
-# -------------------------------------------------------------------------------------------------- input
-
-def read_manifest(path) -> list[dict]:
-    """Clip records from a JSONL or CSV manifest with at least ``id``, ``path``, ``label`` columns.
-
-    Relative paths are resolved against the manifest's folder.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"manifest {path}: file not found")
-    if path.suffix.lower() in (".jsonl", ".json"):
-        rows, bad = read_jsonl(path)
-        if bad:
-            raise ValueError(f"manifest {path}: {bad} line(s) are not valid JSON")
-    elif path.suffix.lower() in (".csv", ".tsv"):
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f, delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
-    else:
-        raise ValueError(f"manifest {path}: expected a .jsonl or .csv file")
-    out = []
-    for i, row in enumerate(rows):
-        missing = [k for k in ("id", "path", "label") if not row.get(k) and row.get(k) != 0]
-        if missing:
-            raise ValueError(f"manifest {path}: row {i + 1} lacks {missing}; expected columns id, path, label")
-        rec = dict(row)
-        rec["id"] = str(rec["id"])
-        p = Path(str(rec["path"]))
-        rec["path"] = str(p if p.is_absolute() else (path.parent / p))
-        out.append(rec)
-    return out
+CLASS_ORDER = "fixed"  # the candidate list in the dataset's own order, in every profile (recorded per row)
 
 
-def load_records(data=None, root=None, split="test", fold=None, manifest=None) -> list:
-    """Records from a dataset loader (``emoprobe.data.load(name, root, split, fold)``) or a manifest."""
-    if manifest is not None:
-        return read_manifest(manifest)
-    if data is None:
-        raise ValueError("give a dataset (--data NAME --root DIR) or a manifest (--manifest FILE)")
-    try:
-        from emoprobe.data import load
-    except ImportError as e:
-        raise ValueError(f"dataset {data!r}: emoprobe.data.load is not available ({e}); use --manifest") from e
-    if root is None:
-        raise ValueError(f"dataset {data!r}: give its root folder (--root DIR)")
-    return list(load(data, root, split, fold))
+def default_device() -> tuple[str, str]:
+    """(device, dtype) when none is given: CUDA with bfloat16 when present, else the CPU in float32."""
+    import torch
+
+    return ("cuda", "bfloat16") if torch.cuda.is_available() else ("cpu", "float32")
 
 
-def _get(rec, key, default=None):
-    if isinstance(rec, dict):
-        return rec.get(key, default)
-    if hasattr(rec, "get"):
-        try:
-            return rec.get(key, default)
-        except TypeError:
-            pass
-    return getattr(rec, key, default)
+def event_sampled(event: dict | None, indices) -> bool | None:
+    """Did a shown frame fall inside the clip's event (onset..offset frames)? None for clips without one."""
+    if not event or event.get("onset_frame") is None:
+        return None
+    idx = np.asarray(indices)
+    return bool(np.any((idx >= event["onset_frame"]) & (idx <= event["offset_frame"])))
 
 
-def read_predictions(path) -> dict:
-    """Rows of a predictions file by clip id; the last row of a clip wins; torn lines are skipped."""
-    rows, _ = read_jsonl(path)
-    out = {}
-    for row in rows:
-        if isinstance(row, dict) and "id" in row:
-            out[str(row["id"])] = row
-    return out
-
-
-# ------------------------------------------------------------------------------------------- provenance
-
-def git_revision(start=None) -> str | None:
-    """The commit of the repository holding this package, read from ``.git`` files (no git process)."""
-    here = Path(start or __file__).resolve()
-    for folder in [here, *here.parents]:
-        git = folder / ".git"
-        if git.is_dir():
-            try:
-                head = (git / "HEAD").read_text().strip()
-                if head.startswith("ref: "):
-                    ref = head[5:]
-                    ref_file = git / ref
-                    if ref_file.exists():
-                        return ref_file.read_text().strip()
-                    packed = git / "packed-refs"
-                    if packed.exists():
-                        for line in packed.read_text().splitlines():
-                            if line.endswith(" " + ref):
-                                return line.split()[0]
-                    return None
-                return head
-            except OSError:
-                return None
-    return None
-
-
-def _versions() -> dict:
-    import emoprobe
-
-    out = {"emoprobe": emoprobe.__version__, "git": git_revision(), "python": platform.python_version()}
-    for mod in ("transformers", "torch", "httpx"):
-        if mod in sys.modules:
-            out[mod] = getattr(sys.modules[mod], "__version__", None)
-    return out
-
-
-# -------------------------------------------------------------------------------------------- the loop
-
-def _make_backend(model, backend_params):
+def _make_backend(model, backend_params, device=None, dtype=None):
+    from emoprobe.sources import resolve_model
     from emoprobe.vlm.registry import ModelSpec, get_model
 
+    params = dict(backend_params or {})
     if isinstance(model, (str, os.PathLike)):
-        spec = get_model(str(model))
-        return spec, spec.make_backend(**(backend_params or {}))
+        model = get_model(resolve_model(str(model)))
     if isinstance(model, ModelSpec):
-        return model, model.make_backend(**(backend_params or {}))
+        if model.backend in ("hf", "video_classifier"):
+            auto_device, auto_dtype = default_device()
+            params.setdefault("device", device or auto_device)
+            params.setdefault("dtype", dtype or auto_dtype)
+        return model, model.make_backend(**params)
     if hasattr(model, "generate") and hasattr(model, "identity"):
         return None, model
     raise ValueError(f"model must be a registered name, a folder, a ModelSpec or a backend, got {model!r}")
@@ -175,52 +96,194 @@ def _clip_source(path) -> dict:
     return {"name": p.name, "bytes": p.stat().st_size if p.exists() else None}
 
 
-def _parse(parse_fn, text, labels, synonyms, options):
-    kw = {"synonyms": synonyms}
-    if options is not None and "options" in inspect.signature(parse_fn).parameters:
-        kw["options"] = options
-    return parse_fn(text, labels, **kw)
+@dataclass
+class _Run:
+    """What every step of one run needs (built once by ``evaluate``)."""
+
+    backend: object
+    identity: dict
+    generation: dict
+    sampler: object
+    labels: list
+    prompt: str
+    class_order: str
+    seed: int
+    decoder: str
+    dataset: str | None
+    system: str | None
+    synonyms: dict | None
+    visual_tokens: int | None
+    family: object
+    context: str | None
+    shuffle_context: bool
+    stage1: object
+    stage1_identity: dict | None
+    store: ResponseCache | None
+    max_new_tokens: int
+    temperature: float
+    calls: int = 0
+    hits: int = 0
+    counts: dict = field(default_factory=dict)
 
 
-def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=None, labels=None, limit=None,
-             resume=True, cache=True, sampler_params=None, class_order="fixed", seed=0, max_new_tokens=32,
-             temperature=0.0, decoder="auto", dataset=None, synonyms=None, system=None, batch_size=None,
-             backend_params=None, progress=True) -> dict:
-    """Evaluate ``model`` on ``records`` and write ``predictions.jsonl`` and ``summary.json`` to ``out_dir``.
+def _cached_generate(run: _Run, backend, identity, items, max_new_tokens):
+    """Answers for (cache key, request) items: cached ones from the store, the rest in one backend call."""
+    out, todo = [None] * len(items), []
+    for i, (key, _req) in enumerate(items):
+        hit = run.store.get(key) if run.store is not None else None
+        if hit is not None:
+            out[i] = dict(hit, cache_hit=True)
+            run.hits += 1
+        else:
+            todo.append(i)
+    if todo:
+        answers = backend.generate([items[i][1] for i in todo], max_new_tokens=max_new_tokens,
+                                   temperature=run.temperature)
+        run.calls += len(todo)
+        for i, resp in zip(todo, answers):
+            if run.store is not None:
+                run.store.put(items[i][0], resp, run.generation, meta={"id": items[i][1].request_id,
+                                                                      "model": identity.get("model")})
+            out[i] = resp
+    return out
 
-    Parameters
-    ----------
-    records : iterable of clip records (dicts or objects) with ``id``, ``path`` (mp4 or frame folder) and
-        ``label``; an optional ``fps`` is used for frame folders.
-    sampler : a registered sampler name (with ``sampler_params``) or a sampler object; None -> the model's.
-    model : a registered model name, a local checkpoint folder, a `ModelSpec`, or a backend object.
-    prompt : a prompt id of `emoprobe.prompts` (``closed_set``, ``closed_set_timed``, ...).
-    labels : the class names; None -> the dataset's label set, else the sorted labels of the records.
-    limit : evaluate only the first ``limit`` records (smoke runs).
-    resume : skip clips already in ``predictions.jsonl``; False starts the file afresh.
-    cache : True (``$EMOPROBE_CACHE_DIR`` or ``~/.cache/emoprobe``), a file path, or False.
-    decoder : ``auto``, ``decord`` or ``pyav`` (identical pixels; recorded).
 
-    Returns the summary dict (also written to ``summary.json``).
-    """
-    from emoprobe import prompts as prompts_mod
+def _key(run: _Run, identity, prompt_text, row, path, indices, frames, presented, generation):
+    return make_key({"model": identity, "prompt_sha256": text_hash(prompt_text),
+                     "system_sha256": text_hash(run.system) if run.system else None,
+                     "clip": {"id": row["id"], "dataset": row["dataset"], "source": _clip_source(path)},
+                     "frame_indices": [int(i) for i in indices], "presented": presented,
+                     "frame_size": list(frames.shape[1:3]), "clip_fps": row["clip_fps"],
+                     "clip_num_frames": row["clip_num_frames"], "decoder": run.decoder, "generation": generation})
+
+
+def _shown(run: _Run, frames: np.ndarray, indices: list[int]):
+    """The frames and indices the model sees, after the budget (all of them without one)."""
+    if run.visual_tokens is None:
+        return frames, indices
+    kept, positions, _ = conditions.fit_budget(frames, run.family, run.visual_tokens)
+    return kept, [indices[int(p)] for p in positions]
+
+
+def _prepare(run: _Run, rec) -> tuple[dict, object]:
+    """One clip's row and request (None when the clip failed before the model)."""
+    from emoprobe import prompts
     from emoprobe.samplers import clip_rng
     from emoprobe.video import VideoError, probe, read_frames
     from emoprobe.vlm.base import VLMRequest
 
+    cid, path, meta = str(_get(rec, "id")), _get(rec, "path"), _get(rec, "meta") or None
+    row = new_row(id=cid, label=_get(rec, "label"), dataset=_get(rec, "dataset", run.dataset), path=str(path),
+                  kind=(meta or {}).get("kind"), prompt_id=run.prompt, visual_token_budget=run.visual_tokens,
+                  context_mode=None if run.context is None else run.context + ("-shuffled" if run.shuffle_context
+                                                                               else ""))
     try:
-        from emoprobe.parse import PARSER_VERSION
-        from emoprobe.parse import parse as parse_fn
-    except ImportError as e:  # pragma: no cover - the parser is part of the package
-        raise ImportError(f"emoprobe.parse is needed to score answers: {e}") from e
+        info = probe(path, fps=_get(rec, "fps"))
+        sample = run.sampler.sample(info["num_frames"], info["fps"], rng=clip_rng(run.seed, cid),
+                                    frame_times=info["timestamps"])
+        msce.check(run.context, sample.groups)
+        indices = [int(i) for i in sample.indices]
+        gap_list = msce.gaps(sample) if run.context else []
+        wanted = sorted(set(indices).union(*[set(g.tolist()) for g in gap_list]))
+        decoded = read_frames(path, wanted, backend=run.decoder, fps=_get(rec, "fps"))
+    except (VideoError, OSError) as e:
+        row.update(error=f"{type(e).__name__}: {e}", error_kind="video", outcome="error")
+        return row, None
+    fps = float(info["fps"])
+    at = {i: k for k, i in enumerate(wanted)}
+    time_of = {int(i): float(t) for i, t in zip(sample.indices, sample.timestamps)}
+    frames, indices = _shown(run, decoded[[at[i] for i in indices]], indices)
+    true_times = [round(time_of[i], 6) for i in indices]
+    shuffled = bool(getattr(run.sampler, "shuffle", False))
+    presented, times = conditions.presented_times(indices, time_of) if shuffled else (indices, true_times)
+    row.update(frame_indices=indices, timestamps=true_times, presented_timestamps=times,
+               shuffled=shuffled, frame_size=list(frames.shape[1:3]), clip_num_frames=int(info["num_frames"]),
+               clip_fps=fps, event_sampled=event_sampled((meta or {}).get("event"), indices))
+    if run.context:
+        texts = _descriptions(run, row, path, decoded, at, gap_list, meta)
+        if run.shuffle_context:
+            texts, row["context_shuffled"] = msce.shuffle_descriptions(texts, clip_rng(run.seed, cid + "/context"))
+        row["context"] = msce.format_context(sample, fps, texts)
+    rendered = prompts.render(run.prompt, run.labels, order=run.class_order, seed=run.seed, clip_id=cid,
+                              timestamps=times, context=row["context"])
+    row.update(class_order=rendered["class_order"], template_hash=rendered["template_hash"])
+    req = VLMRequest(prompt=rendered["text"], frames=frames, frame_indices=presented, timestamps=times,
+                     clip_fps=fps, clip_num_frames=int(info["num_frames"]), system=run.system, request_id=cid,
+                     keep_size=run.visual_tokens is not None)
+    key = _key(run, run.identity, rendered["text"], row, path, indices, frames, presented if shuffled else None,
+               run.generation)
+    return row, (key, req, rendered.get("options"))
+
+
+def _descriptions(run: _Run, row, path, decoded, at, gap_list, meta) -> list[str]:
+    """MSCE stage 1 for one clip: the oracle's words, or the stage-1 model's answers (cached)."""
+    from emoprobe.vlm.base import VLMRequest
+
+    if run.context == "oracle":
+        return msce.oracle_descriptions(meta, gap_list, row["id"])
+    text = msce.stage1_prompt()
+    items = []
+    for n, g in enumerate(gap_list):
+        frames, shown = _shown(run, decoded[[at[int(i)] for i in g]], [int(i) for i in g])
+        req = VLMRequest(prompt=text, frames=frames, frame_indices=shown, clip_fps=row["clip_fps"],
+                         clip_num_frames=row["clip_num_frames"], request_id=f"{row['id']}/gap{n}",
+                         keep_size=run.visual_tokens is not None)
+        items.append((_key(run, run.stage1_identity, text, row, path, shown, frames, None, run.generation), req))
+    answers = _cached_generate(run, run.stage1, run.stage1_identity, items, max(run.max_new_tokens, 24))
+    return [(a.get("text") or "").strip() or msce.STILL for a in answers]
+
+
+def _finish(run: _Run, row: dict, resp: dict, options, parse_fn) -> dict:
+    row.update(raw_output=resp.get("text"), latency_s=resp.get("latency_s"), visual_tokens=resp.get("visual_tokens"),
+               input_tokens=resp.get("input_tokens"), output_tokens=resp.get("output_tokens"),
+               cache_hit=bool(resp.get("cache_hit")))
+    if resp.get("error"):
+        row.update(error=resp["error"], error_kind="backend", outcome="error", prediction=None)
+        return row
+    kw = {"synonyms": run.synonyms}
+    if options is not None and "options" in inspect.signature(parse_fn).parameters:
+        kw["options"] = options
+    parsed = parse_fn(resp.get("text") or "", run.labels, **kw)
+    row.update(prediction=parsed.get("label"), outcome=parsed.get("outcome"), reason=parsed.get("reason"),
+               ranked=parsed.get("ranked"))
+    return row
+
+
+def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=None, labels=None, limit=None,
+             resume=True, cache=True, sampler_params=None, class_order=CLASS_ORDER, seed=0, max_new_tokens=32,
+             temperature=0.0, decoder="auto", dataset=None, synonyms=None, system=None, batch_size=None,
+             backend_params=None, progress=True, visual_tokens=None, context=None, shuffle_context=False,
+             context_model=None, device=None, dtype=None) -> dict:
+    """Evaluate ``model`` on ``records`` and write ``predictions.jsonl`` and ``summary.json`` to ``out_dir``.
+
+    records : clip records (dicts or objects) with ``id``, ``path`` (mp4 or frame folder), ``label``, and
+        optionally ``fps`` (frame folders) and ``meta`` (probe generator metadata: kind, event, action units).
+    model : a registered name, a checkpoint folder, ``probe:<profile>/<name>``, a `ModelSpec`, or a backend.
+    sampler, sampler_params : a registered frame sampler (``shuffle=True`` for the frame-order control);
+        None -> the model's own default.
+    prompt, class_order : a prompt id of emoprobe.prompts and the candidate order (``fixed`` by default).
+    visual_tokens : a fixed budget of the model's own visual tokens (emoprobe.conditions), or None.
+    context, shuffle_context, context_model : MSCE (emoprobe.msce): None, ``"msce"`` (stage 1 by
+        ``context_model``, default the evaluated model) or ``"oracle"``; needs the ``keyframes`` sampler.
+    labels : class names; None -> the dataset's label set, else the sorted labels of the records.
+    cache : True (``$EMOPROBE_CACHE_DIR`` or ``~/.cache/emoprobe``), a file path, or False.
+    device, dtype : for local models (default: CUDA with bfloat16 when present, else CPU float32).
+
+    Returns the summary dict (also written to ``summary.json``).
+    """
+    from emoprobe.parse import PARSER_VERSION
+    from emoprobe.parse import parse as parse_fn
+    from emoprobe.prompts import ORDERS, template_hash
 
     if out_dir is None:
         raise ValueError("out_dir: give a folder for predictions.jsonl and summary.json")
+    if class_order not in ORDERS:
+        raise ValueError(f"class_order: expected one of {ORDERS}, got {class_order!r}")
+    msce.check(context)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pred_path = out / PREDICTIONS
     started = time.time()
-
     records = list(records)
     if limit is not None:
         if not (isinstance(limit, int) and limit >= 0):
@@ -235,19 +298,33 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
         labels = list(LABEL_SETS[dataset]) if dataset in LABEL_SETS else sorted({str(_get(r, "label")) for r in records})
     labels = [str(x) for x in labels]
 
-    spec, backend = _make_backend(model, backend_params)
+    spec, backend = _make_backend(model, backend_params, device, dtype)
     smp = _make_sampler(sampler, sampler_params, spec)
-    identity = backend.identity()
-    generation = backend.generation_params(max_new_tokens, temperature)
+    if hasattr(backend, "labels") and callable(backend.labels):  # a classifier: its label map must fit
+        from emoprobe.vlm.video_classifier import check_labels
+
+        check_labels(backend.labels(), labels, synonyms)
+    family = backend.budget_family() if visual_tokens is not None and hasattr(backend, "budget_family") else None
+    if visual_tokens is not None and family is None:
+        raise ValueError(f"visual_tokens: backend {type(backend).__name__} has no visual-token budget rule")
+    stage1 = backend
+    if context == "msce" and context_model is not None:
+        stage1 = _make_backend(context_model, None, device, dtype)[1]
+    identity, generation = backend.identity(), backend.generation_params(max_new_tokens, temperature)
     store = None
-    if cache:
+    if cache and is_deterministic(generation):
         if cache is True:
             base = os.environ.get("EMOPROBE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "emoprobe")
             cache = os.path.join(base, "responses.jsonl")
         store = ResponseCache(cache)
-    use_cache = store is not None and is_deterministic(generation)
     if hasattr(backend, "check") and callable(backend.check):
         backend.check()  # fail fast on a dead server / unknown model / missing key, naming which
+    run = _Run(backend=backend, identity=identity, generation=generation, sampler=smp, labels=labels,
+               prompt=prompt, class_order=class_order, seed=int(seed), decoder=decoder, dataset=dataset,
+               system=system, synonyms=synonyms, visual_tokens=None if visual_tokens is None else int(visual_tokens),
+               family=family, context=context, shuffle_context=bool(shuffle_context), stage1=stage1,
+               stage1_identity=stage1.identity() if context == "msce" else None, store=store,
+               max_new_tokens=max_new_tokens, temperature=temperature)
 
     if not resume and pred_path.exists():
         pred_path.unlink()
@@ -256,107 +333,42 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
     finished = {k for k, row in done.items() if row.get("error_kind") != "backend"}
     todo = [r for r, i in zip(records, ids) if i not in finished]
     chunk = batch_size or getattr(backend, "batch_size", 1) or 1
-    template_hash = prompts_mod.template_hash(prompt)
+
+    from emoprobe.progress import bar as progress_bar
+
+    with progress_bar(len(todo), f"eval {identity.get('model')}", progress, unit="clip") as bar:
+        for start in range(0, len(todo), chunk):
+            prepared = [_prepare(run, rec) for rec in todo[start:start + chunk]]
+            asked = [(i, job) for i, (_row, job) in enumerate(prepared) if job is not None]
+            answers = _cached_generate(run, backend, identity, [(k, r) for _i, (k, r, _o) in asked], max_new_tokens)
+            rows = [row for row, _job in prepared]
+            for (i, (_k, _r, options)), resp in zip(asked, answers):
+                rows[i] = _finish(run, rows[i], resp, options, parse_fn)
+            append_jsonl(pred_path, rows)
+            bar.update(len(prepared))
+
     sampler_info = {"name": getattr(smp, "name", type(smp).__name__),
                     "params": smp.get_params() if hasattr(smp, "get_params") else {}}
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(todo), unit="clip", desc=f"eval {identity.get('model')}", disable=not progress,
-               dynamic_ncols=True)
-    calls = hits = 0
-    for start in range(0, len(todo), chunk):
-        batch = todo[start:start + chunk]
-        rows, pending = [], []
-        for rec in batch:
-            cid, path = str(_get(rec, "id")), _get(rec, "path")
-            row = {"id": cid, "label": _get(rec, "label"), "dataset": _get(rec, "dataset", dataset),
-                   "path": str(path), "prompt_id": prompt, "template_hash": template_hash, "error": None,
-                   "error_kind": None, "cache_hit": False}
-            try:
-                meta = probe(path, fps=_get(rec, "fps"))
-                sample = smp.sample(meta["num_frames"], meta["fps"], rng=clip_rng(seed, cid),
-                                    frame_times=meta["timestamps"])
-            except (VideoError, OSError) as e:
-                row.update(error=f"{type(e).__name__}: {e}", error_kind="video", outcome="error",
-                           prediction=None, raw_output=None)
-                rows.append(row)
-                continue
-            indices = [int(i) for i in sample.indices]
-            times = [round(float(t), 6) for t in sample.timestamps]
-            rendered = prompts_mod.render(prompt, labels, order=class_order, seed=seed, clip_id=cid,
-                                          timestamps=times, context=_get(rec, "context"))
-            row.update(frame_indices=indices, timestamps=times, clip_num_frames=int(meta["num_frames"]),
-                       clip_fps=float(meta["fps"]), class_order=rendered["class_order"])
-            key = make_key({"model": identity, "prompt_sha256": text_hash(rendered["text"]),
-                            "system_sha256": text_hash(system) if system else None,
-                            "clip": {"id": cid, "dataset": row["dataset"], "source": _clip_source(path)},
-                            "frame_indices": indices, "clip_fps": float(meta["fps"]),
-                            "clip_num_frames": int(meta["num_frames"]), "decoder": decoder,
-                            "generation": generation})
-            hit = store.get(key) if use_cache else None
-            if hit is not None:
-                hits += 1
-                row.update(cache_hit=True)
-                rows.append((row, hit, rendered))
-                continue
-            try:
-                frames = read_frames(path, indices, backend=decoder, fps=_get(rec, "fps"))
-            except (VideoError, OSError) as e:
-                row.update(error=f"{type(e).__name__}: {e}", error_kind="video", outcome="error",
-                           prediction=None, raw_output=None)
-                rows.append(row)
-                continue
-            req = VLMRequest(prompt=rendered["text"], frames=frames, frame_indices=indices, timestamps=times,
-                             clip_fps=float(meta["fps"]), clip_num_frames=int(meta["num_frames"]), system=system,
-                             request_id=cid)
-            pending.append((row, req, key, rendered))
-            rows.append(None)  # placeholder keeps the input order
-        if pending:
-            answers = backend.generate([p[1] for p in pending], max_new_tokens=max_new_tokens,
-                                       temperature=temperature)
-            calls += len(pending)
-            it = iter(zip(pending, answers))
-            for i, item in enumerate(rows):
-                if item is None:
-                    (row, _req, key, rendered), resp = next(it)
-                    if use_cache:
-                        store.put(key, resp, generation, meta={"id": row["id"], "model": identity.get("model")})
-                    rows[i] = (row, resp, rendered)
-        final = []
-        for item in rows:
-            if isinstance(item, dict):
-                final.append(item)
-                continue
-            row, resp, rendered = item
-            row.update(raw_output=resp.get("text"), latency_s=resp.get("latency_s"),
-                       visual_tokens=resp.get("visual_tokens"), input_tokens=resp.get("input_tokens"),
-                       output_tokens=resp.get("output_tokens"))
-            if resp.get("error"):
-                row.update(error=resp["error"], error_kind="backend", outcome="error", prediction=None,
-                           reason=None, ranked=None)
-            else:
-                parsed = _parse(parse_fn, resp.get("text") or "", labels, synonyms, rendered.get("options"))
-                row.update(prediction=parsed.get("label"), outcome=parsed.get("outcome"),
-                           reason=parsed.get("reason"), ranked=parsed.get("ranked"))
-            final.append(row)
-        append_jsonl(pred_path, final)
-        bar.update(len(batch))
-    bar.close()
-
-    summary = _summary(pred_path, ids, labels, identity, spec, sampler_info, generation, prompt, template_hash,
-                       class_order, seed, decoder, dataset, store, use_cache, calls, hits, started,
-                       PARSER_VERSION, system)
+    prov = provenance.record(
+        identity=identity, spec=spec, sampler=sampler_info,
+        conditions={"shuffle": bool(getattr(smp, "shuffle", False)), "visual_tokens": run.visual_tokens,
+                    "budget_family": family.to_dict() if family is not None else None, "context": context,
+                    "shuffle_context": bool(shuffle_context),
+                    "context_model": None if run.stage1_identity is None else run.stage1_identity.get("model")},
+        decoder=decoder, prompt={"id": prompt, "template_hash": template_hash(prompt), "class_order": class_order,
+                                 "system_sha256": text_hash(system) if system else None},
+        parser_version=PARSER_VERSION, seed=seed, generation=generation, dataset=dataset, labels=labels)
+    summary = _summary(pred_path, ids, labels, prov, run, started)
     (out / SUMMARY).write_text(json.dumps(summary, indent=2, sort_keys=False, default=str) + "\n")
     return summary
 
 
-def _summary(pred_path, ids, labels, identity, spec, sampler_info, generation, prompt, template_hash,
-             class_order, seed, decoder, dataset, store, use_cache, calls, hits, started, parser_version,
-             system):
+def _summary(pred_path, ids, labels, prov, run: _Run, started) -> dict:
+    from emoprobe.metrics import classification_report
+
     rows_by_id = read_predictions(pred_path)
     rows = [rows_by_id[i] for i in ids if i in rows_by_id]
-    outcomes = {}
+    outcomes: dict = {}
     for r in rows:
         outcomes[r.get("outcome")] = outcomes.get(r.get("outcome"), 0) + 1
     video_errors = [{"id": r["id"], "error": r["error"]} for r in rows if r.get("error_kind") == "video"]
@@ -365,124 +377,21 @@ def _summary(pred_path, ids, labels, identity, spec, sampler_info, generation, p
     frames = [len(r.get("frame_indices") or []) for r in scored]
     counts = {"records": len(ids), "rows": len(rows), "missing": len(ids) - len(rows), "scored": len(scored),
               "outcomes": outcomes, "video_errors": len(video_errors), "backend_errors": len(backend_errors),
-              "model_calls_this_run": calls, "cache_hits_this_run": hits,
+              "model_calls_this_run": run.calls, "cache_hits_this_run": run.hits,
               "mean_frames": (sum(frames) / len(frames)) if frames else None}
     metrics, metrics_error = None, None
     if scored:
         try:
-            from emoprobe.metrics import classification_report
-
             y_pred = [r.get("prediction") if r.get("outcome") == "parsed" else None for r in scored]
             metrics = classification_report([str(r["label"]) for r in scored], y_pred, labels)
-        except ImportError:
-            metrics_error = "emoprobe.metrics is not available"
         except ValueError as e:
             metrics_error = str(e)
     return {
-        "model": identity, "model_spec": spec.to_dict() if spec is not None else None,
-        "backend": identity.get("backend"), "sampler": sampler_info,
-        "pixel_budget": {"family": getattr(spec, "family", None),
-                         "video_kwargs": identity.get("video_kwargs"), "image_kwargs": identity.get("image_kwargs")},
-        "decoder": decoder, "prompt": {"id": prompt, "template_hash": template_hash, "class_order": class_order,
-                                       "system_sha256": text_hash(system) if system else None},
-        "parser_version": parser_version, "generation": generation, "seed": seed, "dataset": dataset,
-        "labels": labels, "code": _versions(), "cache": {"path": str(store.path) if store else None,
-                                                           "used": use_cache},
+        **prov, "pixel_budget": {"family": prov["budget_family"], "video_kwargs": prov["model"].get("video_kwargs"),
+                                 "image_kwargs": prov["model"].get("image_kwargs")},
+        "cache": {"path": str(run.store.path) if run.store else None, "used": run.store is not None},
         "predictions": str(pred_path), "counts": counts, "video_errors": video_errors,
         "backend_errors": backend_errors, "metrics": metrics, "metrics_error": metrics_error,
         "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
         "elapsed_s": round(time.time() - started, 3),
     }
-
-
-# ----------------------------------------------------------------------------------------------- CLI
-
-def _kv(pairs) -> dict:
-    import yaml
-
-    out = {}
-    for item in pairs or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"expected key=value, got {item!r}")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
-def add_command(subparsers):
-    p = subparsers.add_parser("eval", help="run a VLM over clips; write predictions.jsonl and summary.json")
-    p.add_argument("--model", required=True, help="registered model name or a local checkpoint folder")
-    src = p.add_argument_group("clips (one of)")
-    src.add_argument("--data", help="dataset name for emoprobe.data.load (with --root)")
-    src.add_argument("--root", help="dataset root folder")
-    src.add_argument("--split", default="test")
-    src.add_argument("--fold", type=int, default=None)
-    src.add_argument("--manifest", help="JSONL or CSV with id,path,label")
-    p.add_argument("--labels", help="comma-separated class names or a dataset name (default: the dataset's)")
-    p.add_argument("--sampler", help="frame sampler name (default: the model's)")
-    p.add_argument("--sampler-param", action="append", default=[], metavar="K=V")
-    p.add_argument("--prompt", default="closed_set")
-    p.add_argument("--class-order", default="fixed")
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-new-tokens", type=int, default=32)
-    p.add_argument("--decoder", default="auto", choices=["auto", "decord", "pyav"])
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--no-resume", action="store_true", help="start predictions.jsonl afresh")
-    p.add_argument("--cache", default=None, help="response cache file (default ~/.cache/emoprobe)")
-    p.add_argument("--no-cache", action="store_true")
-    p.add_argument("--device", default=None, help="hf backend: cpu, cuda, auto")
-    p.add_argument("--dtype", default=None, help="hf backend: auto, float32, bfloat16, float16")
-    p.add_argument("--base-url", action="append", default=[], help="openai backend: server URL (repeatable)")
-    p.add_argument("--concurrency", type=int, default=None, help="openai backend: requests in flight")
-    p.add_argument("--backend-param", action="append", default=[], metavar="K=V")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_run)
-    return p
-
-
-def _run(args) -> int:
-    from emoprobe.vlm.base import BackendError
-    from emoprobe.vlm.registry import get_model
-
-    try:
-        spec = get_model(args.model)
-        records = load_records(args.data, args.root, args.split, args.fold, args.manifest)
-        labels = None
-        if args.labels:
-            from emoprobe.labels import LABEL_SETS
-
-            labels = list(LABEL_SETS[args.labels]) if args.labels in LABEL_SETS else [
-                x.strip() for x in args.labels.split(",") if x.strip()]
-        params = _kv(args.backend_param)
-        if args.device and spec.backend == "hf":
-            params["device"] = args.device
-        if args.dtype and spec.backend == "hf":
-            params["dtype"] = args.dtype
-        if args.base_url:
-            params["base_urls"] = args.base_url
-        if args.concurrency:
-            params["concurrency"] = args.concurrency
-        if args.batch_size:
-            params["batch_size"] = args.batch_size
-        summary = evaluate(records, sampler=args.sampler, model=spec, prompt=args.prompt, out_dir=args.out,
-                           labels=labels, limit=args.limit, resume=not args.no_resume,
-                           cache=False if args.no_cache else (args.cache or True),
-                           sampler_params=_kv(args.sampler_param), class_order=args.class_order, seed=args.seed,
-                           max_new_tokens=args.max_new_tokens, decoder=args.decoder,
-                           dataset=args.data, batch_size=args.batch_size, backend_params=params,
-                           progress=not args.no_progress)
-    except (ValueError, BackendError) as e:
-        print(f"emoprobe eval: error: {e}", file=sys.stderr)
-        return 2
-    c = summary["counts"]
-    m = summary["metrics"] or {}
-    print(f"{c['rows']}/{c['records']} clips; outcomes {c['outcomes']}; model calls {c['model_calls_this_run']}, "
-          f"cache hits {c['cache_hits_this_run']}; video errors {c['video_errors']}")
-    if m:
-        print(f"WAR {m.get('war', float('nan')):.4f}  UAR {m.get('uar', float('nan')):.4f}  "
-              f"macro-F1 {m.get('macro_f1', float('nan')):.4f}")
-    print(f"sampler {summary['sampler']['name']} {summary['sampler']['params']}; "
-          f"summary: {Path(args.out) / SUMMARY}")
-    return 0

@@ -1,139 +1,80 @@
-"""What the finding chapters share: one call that gets prediction rows in either profile, scores with
-bootstrap intervals, and the verdict box.
+"""What the finding chapters share: prediction rows through the one engine, scores with intervals, verdict boxes.
 
-``predictions(...)`` is the seam between the two profiles. In ``quick`` and ``smoke`` it trains (or loads from
-the cache) a named probe model of `emoprobe.probe.zoo` and asks it about the profile's held-out probe clips; in
-``paper`` it loads a real dataset with `emoprobe.data.load` and runs `emoprobe.evaluate.evaluate` on a
-registered model or checkpoint folder. Either way the result is the same plain rows (``id``, ``label``,
-``prediction``, ``outcome``, ``frame_indices``, and for probe clips ``kind`` and ``event_sampled``), which every
-chapter scores the same way.
+``predictions(model, dataset=..., data_root=...)`` loads the clips with emoprobe.data.load and runs
+emoprobe.evaluate on them, whatever the model and the data are: a probe model on a probe test set
+(``probe:quick/vlm-prior1`` on ``probe:quick/test``, emoprobe.sources) or Qwen2.5-VL on DFEW. A profile of the
+book (runs.yml) only names the datasets and models; nothing here knows which profile is running.
 
-Probe rows are cached on disk beside the trained model (``<model folder>/../predictions/<key>.json``), keyed by
-the model's own key, the test set's config, every argument and the evaluation code: the chapters ask the same
-models the same questions in separate kernels, and a cached answer needs neither the model nor the rendered test
-clips. The paper profile has its own resumable cache (emoprobe.cache, under ``out_root``).
+Runs are resumable folders under ``out_root`` (default ``$EMOPROBE_CACHE_DIR/runs``), named by a hash of the
+resolved model, the data and every condition, plus the evaluation code, so the chapters that ask the same model
+the same question share one run, and the response cache (emoprobe.cache) makes a changed run ask the model only
+what it has not answered.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from emoprobe import metrics
+from emoprobe.rows import predicted
 
-PROBE_PROFILES = ("smoke", "quick")
-# What probe answers depend on beyond the model's own key (which covers the probe, samplers, generator, prompts)
-EVAL_CODE_FILES = ("findings.py", "parse.py", "vlm/base.py", "vlm/hf.py")
+__all__ = ["predictions", "predicted", "score", "paired_delta", "summarize", "verdict", "VERDICTS"]
+
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
             "not testable here": "note"}
+# the code a run's rows depend on beyond the model and the data
+EVAL_CODE_FILES = ("evaluate.py", "conditions.py", "msce.py", "rows.py", "parse.py", "prompts.py", "video.py",
+                   "samplers/*.py", "vlm/*.py", "data/*.py")
 
 
-def is_probe(profile: str) -> bool:
-    if profile in PROBE_PROFILES:
-        return True
-    if profile == "paper":
-        return False
-    raise ValueError(f"profile: expected one of smoke, quick, paper, got {profile!r}")
+def _runs_dir() -> Path:
+    base = os.environ.get("EMOPROBE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "emoprobe")
+    return Path(base) / "runs"
 
 
-def probe_labels(profile: str) -> list[str]:
-    """The class names of the probe models of a profile."""
-    from emoprobe.probe import zoo
+def predictions(model, *, dataset: str, data_root, fold: int | None = 1, split: str = "test", sampler=None,
+                sampler_params: dict | None = None, shuffle: bool = False, prompt: str = "closed_set",
+                visual_tokens: int | None = None, context: str | None = None, shuffle_context: bool = False,
+                context_model=None, class_order: str = "fixed", seed: int = 0, limit: int | None = None,
+                out_root=None, device=None, dtype=None, batch_size: int | None = 16) -> list[dict]:
+    """Prediction rows (emoprobe.rows) of ``model`` on a dataset split, under the given conditions.
 
-    return zoo.labels(profile)
-
-
-def predictions(profile: str, model: str, *, sampler: str | None = None, sampler_params: dict | None = None,
-                prompt: str = "closed_set", context: str | None = None, seed: int = 0, dataset: str = "mafw",
-                data_root: str | None = None, fold: int | None = 1, limit: int | None = None,
-                out_root: str = "../_build/runs", visual_tokens: int | None = None,
-                test_set: str = "test") -> list[dict]:
-    """Prediction rows of ``model`` on the profile's test clips (see the module docstring). ``test_set``
-    (probe profiles): "test" or "micro_test" (emoprobe.probe.zoo.test_pool)."""
-    if is_probe(profile):
-        args = {"sampler": sampler, "sampler_params": sampler_params, "prompt": prompt, "context": context,
-                "visual_tokens": visual_tokens, "test_set": test_set}
-        rows = _cached_probe_rows(profile, model, seed, args)
-        return rows[:limit] if limit else rows
-    if data_root is None:
-        raise ValueError("data_root: the paper profile needs the folder of the real dataset "
-                         f"({dataset.upper()} in its official layout); set it in runs.yml or with papermill -p")
+    ``model``: a registered name, a checkpoint folder or ``probe:<profile>/<name>`` (``seed`` picks the
+    probe model's training seed and the sampling seed). ``data_root``: the dataset's folder or
+    ``probe:<profile>/<test set>``. Conditions as in emoprobe.evaluate.evaluate; ``shuffle`` shuffles each
+    clip's sampled frames.
+    """
     from emoprobe.data import load
-    from emoprobe.evaluate import PREDICTIONS, evaluate, read_predictions
+    from emoprobe.evaluate import evaluate, read_predictions
+    from emoprobe.probe.training import canonical_json, code_hash, sha256
+    from emoprobe.sources import resolve_model, resolve_root, short_name
 
-    records = load(dataset, data_root, split="test", fold=fold)
-    tag = "-".join(str(x) for x in (model.replace("/", "_"), dataset, f"fold{fold}", sampler or "default",
-                                    *(f"{k}{v}" for k, v in sorted((sampler_params or {}).items())), prompt, seed))
-    out = Path(out_root) / tag
-    evaluate(records, sampler=sampler, sampler_params=sampler_params, model=model, prompt=prompt, out_dir=out,
-             limit=limit, seed=seed, dataset=dataset, progress=False)
-    return list(read_predictions(out / PREDICTIONS).values())
-
-
-def _cached_probe_rows(profile: str, model: str, seed: int, args: dict) -> list[dict]:
-    from emoprobe.probe import zoo
-    from emoprobe.probe.training import _plain_json, canonical_json, code_hash, sha256
-
-    path = zoo.get(model, profile, seed=seed)
-    key = sha256(canonical_json({"model": zoo.cache_key(model, profile, seed),
-                                 "test": zoo.test_pool(profile, args["test_set"]), "args": args, "seed": seed,
-                                 "code": code_hash(zoo.CODE_FILES + EVAL_CODE_FILES)}))[:20]
-    file = path.parent / "predictions" / f"{key}.json"
-    if file.exists():
-        return json.loads(file.read_text())["rows"]
-    rows = _probe_rows(path, profile, model, seed, **args)
-    file.parent.mkdir(exist_ok=True)
-    tmp = file.with_suffix(f".{os.getpid()}.tmp")
-    # written whole, then renamed: a kernel killed mid-write leaves no half file another chapter would trust
-    tmp.write_text(json.dumps({"model": model, "profile": profile, "seed": seed, "args": args, "rows": rows},
-                              default=_plain_json))
-    os.replace(tmp, file)
-    return json.loads(file.read_text())["rows"]  # what a cache hit returns, so both paths give equal rows
-
-
-def _probe_rows(path, profile: str, model: str, seed: int, sampler, sampler_params, prompt, context,
-                visual_tokens, test_set) -> list[dict]:
-    from emoprobe.probe import zoo
-
-    clips = zoo.test_clips(profile, test_set=test_set)
-    if zoo.MODELS[model]["kind"] == "videomae":
-        return _videomae_rows(path, clips, shuffle=bool((sampler_params or {}).get("shuffle")),
-                              seed=seed)
-    from emoprobe.probe.qwen import evaluate_probe
-
-    return evaluate_probe(path, clips, sampler=sampler or "uniform",
-                          sampler_params=sampler_params if sampler else {"num_samples": 8}, prompt=prompt,
-                          labels=probe_labels(profile), context=context, seed=seed, visual_tokens=visual_tokens)
-
-
-def _videomae_rows(path, clips, shuffle: bool, seed: int) -> list[dict]:
-    """The vision-only baseline on probe clips: 16 TSN segment centres, as DFER models sample; with
-    ``shuffle`` each clip's 16 frames are permuted with a seed of its own."""
-    from emoprobe.probe import videomae
-    from emoprobe.probe.qwen import event_sampled
-    from emoprobe.samplers import clip_rng, make_sampler
-
-    model = videomae.load(path)
-    n = model.config.num_frames
-    rows = []
-    for clip in clips:
-        cid = str(clip["id"])
-        params = {"shuffle": True, "seed": int(clip_rng(seed, cid).integers(2**31 - 1))} if shuffle else {}
-        pred = videomae.predict(model, [clip["frames"]], fps=float(clip["fps"]), **params)[0]
-        idx = make_sampler("segment_center", num_segments=n, **params).sample(int(clip["num_frames"]),
-                                                                             float(clip["fps"])).indices
-        rows.append({"id": cid, "label": clip["label"], "kind": clip.get("kind"), "prediction": pred,
-                     "outcome": "parsed", "frame_indices": idx.tolist(),
-                     "event_sampled": event_sampled(clip.get("event") or {}, idx)})
-    return rows
-
-
-def predicted(rows) -> list:
-    """Parsed predictions, with None for answers that could not be read (they count as wrong)."""
-    return [r.get("prediction") if r.get("outcome", "parsed") == "parsed" else None for r in rows]
+    if data_root is None:
+        raise ValueError(f"data_root: no folder given for {dataset!r}; expected the dataset in its official "
+                         "layout (set it in runs.yml or with papermill -p data_root ...)")
+    root = resolve_root(data_root)
+    records = load(dataset, root, split=split, fold=fold)
+    resolved = resolve_model(model, seed=seed)
+    params = dict(sampler_params or {})
+    if shuffle:
+        params["shuffle"] = True
+    args = {"model": resolved, "dataset": dataset, "root": str(root), "fold": fold, "split": split,
+            "sampler": sampler, "sampler_params": params, "prompt": prompt, "visual_tokens": visual_tokens,
+            "context": context, "shuffle_context": shuffle_context, "context_model": context_model,
+            "class_order": class_order, "seed": seed, "limit": limit, "code": code_hash(EVAL_CODE_FILES)}
+    out = Path(out_root) if out_root is not None else _runs_dir()
+    out = out / f"{short_name(model)}-{sha256(canonical_json(args))[:16]}"
+    evaluate(records, model=resolved, sampler=sampler, sampler_params=params, prompt=prompt, out_dir=out,
+             limit=limit, seed=seed, dataset=dataset, visual_tokens=visual_tokens, context=context,
+             shuffle_context=shuffle_context,
+             context_model=None if context_model is None else resolve_model(context_model, seed=seed),
+             class_order=class_order, device=device, dtype=dtype, batch_size=batch_size, progress=False)
+    rows = read_predictions(out / "predictions.jsonl")
+    ids = [str(r["id"]) for r in records][:limit] if limit else [str(r["id"]) for r in records]
+    return [rows[i] for i in ids if i in rows]
 
 
 def score(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
@@ -185,6 +126,38 @@ def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metr
     boots = [value(rng.integers(0, n, n)) for _ in range(n_boot)]
     low, high = np.percentile(boots, [2.5, 97.5])
     return {"delta": value(np.arange(n)), "low": float(low), "high": float(high), "n": n}
+
+
+def summarize(rows: list[dict], labels) -> dict:
+    """Scores of prediction rows: macro-F1, per-class recall, prediction shares, head share (the two classes
+    the web word prior favours), and for probe clips the accuracy on micro-expressions split by whether a shown
+    frame caught the event (rows carry ``kind`` and ``event_sampled``)."""
+    from emoprobe.metrics import classification_report
+    from emoprobe.probe.zoo import head_classes
+
+    y = [r["label"] for r in rows]
+    p = predicted(rows)
+    labels = list(labels)
+    rep = classification_report(y, p, labels)
+    pred = np.asarray([str(x) for x in p])
+    heads = head_classes(labels=labels)
+    out = {"n": len(rows), "macro_f1": rep["macro_f1"], "war": rep["war"], "uar": rep["uar"],
+           "unparsed_rate": rep["unparsed_rate"],
+           "per_class_recall": {c: rep["per_class"][c]["recall"] for c in labels},
+           "predicted_share": {c: rep["per_class"][c]["predicted_share"] for c in labels},
+           "head_classes": heads, "head_share": float(np.isin(pred, heads).mean()) if len(pred) else None}
+    shares = np.asarray([out["predicted_share"][c] for c in labels])
+    nz = shares[shares > 0]
+    out["prediction_entropy_bits"] = float(-(nz * np.log2(nz)).sum())
+    for kind in ("macro", "micro"):
+        sel = [r for r in rows if r.get("kind") == kind]
+        out[f"{kind}_n"] = len(sel)
+        out[f"{kind}_accuracy"] = float(np.mean([r["prediction"] == r["label"] for r in sel])) if sel else None
+    for caught, tag in ((True, "sampled"), (False, "missed")):
+        sel = [r for r in rows if r.get("kind") == "micro" and r.get("event_sampled") is caught]
+        out[f"micro_{tag}_n"] = len(sel)
+        out[f"micro_{tag}_accuracy"] = float(np.mean([r["prediction"] == r["label"] for r in sel])) if sel else None
+    return out
 
 
 def verdict(status: str, text: str) -> str:

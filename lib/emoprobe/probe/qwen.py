@@ -468,25 +468,6 @@ WEB_TASKS = ("plain", "classify", "caption", "motion")
 
 # --- pools of pre-processed examples ------------------------------------------------------------------------------
 
-# The face's box in a rendered frame (fractions of the side: top, bottom, left, right), measured on the
-# generator's gallery. DFEW, MAFW and FERV39k ship face-cropped clips; without the crop the face is about
-# half the frame and an expression moves a few pixels at 56 px, and neither tiny model left chance level in
-# the quick budget (measured: VideoMAE macro-F1 0.07 on 11 classes, with or without distractors).
-FACE_BOX = (0.125, 0.75, 0.1875, 0.8125)
-RENDER_SIZE = 90  # rendered side before the crop: the 56-px face crop is then close to 1:1
-
-
-def face_crop(frames: np.ndarray, size: int, box=FACE_BOX) -> np.ndarray:
-    """Crop the face box out of (T, H, W, 3) frames and resize it to size x size (antialiased bilinear)."""
-    arr = np.asarray(frames)
-    h, w = arr.shape[1:3]
-    top, bottom, left, right = (int(round(box[0] * h)), int(round(box[1] * h)), int(round(box[2] * w)),
-                                int(round(box[3] * w)))
-    x = torch.from_numpy(np.ascontiguousarray(arr[:, top:bottom, left:right])).permute(0, 3, 1, 2).float()
-    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
-
-
 def _capped(spec_clip: dict, max_frames_per_clip: int | None) -> dict:
     c = dict(spec_clip)
     if max_frames_per_clip:
@@ -494,30 +475,9 @@ def _capped(spec_clip: dict, max_frames_per_clip: int | None) -> dict:
     return c
 
 
-KEEP = ("frames", "aus", "au_names", "event", "label", "kind", "fps", "num_frames", "id")
-
-
-def render_clips(spec_clips: Sequence[dict], size: int, max_frames_per_clip: int | None, progress: bool = False,
-                 desc: str = "render", crop: bool = True):
-    """Render spec clips (length capped at ``max_frames_per_clip``), face-cropped to ``size`` px (``crop``),
-    keeping what training and evaluation need."""
-    from emoprobe.data.synth.generate import generate_clip
-    from emoprobe.probe.training import progress_bar
-
-    out = []
-    with progress_bar(len(spec_clips), desc, progress) as bar:
-        for c in spec_clips:
-            clip = generate_clip(**_capped(c, max_frames_per_clip), size=RENDER_SIZE if crop else size)
-            if crop:
-                clip["frames"] = face_crop(clip["frames"], size)
-            out.append({k: clip[k] for k in KEEP})
-            bar.update(1)
-    return out
-
-
 def timeline_clips(spec_clips: Sequence[dict], size: int, max_frames_per_clip: int | None, crop: bool = True):
     """Spec clips with their timelines (aus, event) but no pixels: the frames a training example needs are
-    rendered later, for that example only (``build_pool``). Far cheaper than ``render_clips`` when a clip
+    rendered later, for that example only (``build_pool``). Far cheaper than rendering whole clips when a clip
     contributes a few sampled views: thousands of distinct clips cost what hundreds of whole clips cost."""
     from emoprobe.data.synth.aus import AU_NAMES
     from emoprobe.data.synth.timeline import make_timeline
@@ -537,6 +497,7 @@ def timeline_clips(spec_clips: Sequence[dict], size: int, max_frames_per_clip: i
 
 def clip_frames(clip: dict, indices) -> np.ndarray:
     """Frames ``indices`` of a clip: indexed from a rendered clip, rendered on demand for a timeline clip."""
+    from emoprobe.data.synth.crop import RENDER_SIZE, face_crop
     from emoprobe.data.synth.generate import generate_clip
 
     idx = np.asarray(indices, dtype=np.int64)
@@ -551,7 +512,7 @@ def build_pool(clips: Sequence[dict], tasks: dict, processor, seed: int, visual_
                context_share: float, progress: bool = False, desc: str = "encode", dataset: str = "mafw") -> dict:
     """Pre-process ``tasks[name]`` examples of every clip once (the recipe's 3x speed-up over per-step work).
 
-    ``clips``: rendered clips (``render_clips``) or timeline clips (``timeline_clips``; then only the frames
+    ``clips``: clips with their ``frames`` or timeline clips (``timeline_clips``; then only the frames
     the examples sample are rendered, once per clip). ``dataset``: whose class list the questions show.
     Returns ``{"examples": [...], "clip": array(example -> clip index), "task": [...], "label": [...],
     "kind": [...]}``.
@@ -739,112 +700,6 @@ def train_probe_vlm(pool: dict, config: dict | None = None, seed: int = 0, init:
     return {"model": vlm, "history": history}
 
 
-# --- inference ----------------------------------------------------------------------------------------------------
-
-def make_backend(model_path, batch_size: int = 16, max_new_tokens: int = 12):
-    """An HFBackend on a saved probe folder (the same path a hub model takes)."""
-    from emoprobe.vlm.hf import HFBackend
-
-    return HFBackend(model=str(model_path), batch_size=batch_size, max_new_tokens=max_new_tokens, dtype="float32")
-
-
-def event_sampled(event: dict, indices) -> bool | None:
-    """Did any sampled frame fall inside the event (onset..offset frames)? None for clips without an event."""
-    if event.get("onset_frame") is None:
-        return None
-    idx = np.asarray(indices)
-    return bool(np.any((idx >= event["onset_frame"]) & (idx <= event["offset_frame"])))
-
-
-def evaluate_probe(model, clips: Iterable[dict], sampler="uniform", sampler_params: dict | None = None,
-                   prompt: str = "closed_set", labels: Sequence[str] | None = None, dataset: str = "mafw",
-                   visual_tokens: int | None = None, context: str | None = None, order: str = "shuffled",
-                   seed: int = 0, batch_size: int = 16, max_new_tokens: int = 12, progress: bool = False) -> list[dict]:
-    """Ask a VLM about rendered clips (dicts from ``generate_clip``/``render_clips``); one row per clip.
-
-    ``model``: a saved folder (loaded through HFBackend) or a backend object. Frames: the sampler's indices
-    (per-clip rng from ``seed`` and the clip id), thinned and resized to the visual-token budget.
-    ``context``: None, ``"oracle"`` (motion text computed from the action units of each keyframe gap),
-    ``"shuffled"`` (the oracle descriptions in a shuffled gap order) or ``"msce"`` (stage 1 by the model
-    itself: it describes each gap's frames, then the descriptions are the context); the context modes need a
-    ``keyframes`` sampler. ``visual_tokens``: the budget in the model's own tokens (default: 8 frames at the full
-    side, ``default_budget``). Rows: id, label, kind, prediction, outcome, raw_output, frame_indices, timestamps,
-    event_sampled, context.
-    """
-    from emoprobe import prompts as prompts_mod
-    from emoprobe.parse import parse
-    from emoprobe.samplers import clip_rng, make_sampler
-    from emoprobe.vlm.base import VLMRequest
-
-    backend = make_backend(model, batch_size, max_new_tokens) if isinstance(model, (str, Path)) else model
-    patch = patch_of(backend.load().processor_)
-    visual_tokens = int(visual_tokens or default_budget(patch))
-    labels = list(labels or LABEL_SETS[dataset])
-    smp = make_sampler(sampler, **(sampler_params or {})) if isinstance(sampler, str) else sampler
-    if context not in (None, "oracle", "shuffled", "msce"):
-        raise ValueError(f"context must be None, 'oracle', 'shuffled' or 'msce', got {context!r}")
-    clips = list(clips)
-    rows, requests = [], []
-    stage1 = []
-    for clip in clips:
-        cid = str(clip.get("id", len(rows)))
-        rng = clip_rng(seed, cid)
-        s = smp.sample(int(clip["num_frames"]), float(clip["fps"]), rng=rng)
-        indices = budget_indices(s.indices, visual_tokens)
-        ctx = None
-        if context is not None:
-            if not s.groups:
-                raise ValueError(f"context={context!r} needs a keyframes sampler (in-between groups), got "
-                                 f"{getattr(smp, 'name', smp)!r}")
-            gaps = corpus.motion_groups(s)
-            if context == "msce":
-                stage1.append((len(rows), s, gaps))
-            else:
-                texts = [corpus.describe_motion(clip["aus"][corpus.gap_frames(*g)], clip["au_names"]) for g in gaps]
-                if context == "shuffled":
-                    texts = [texts[i] for i in np.random.default_rng([seed, 5]).permutation(len(texts))]
-                ctx = corpus.motion_context(clip["aus"], clip["au_names"], s, clip["fps"], descriptions=texts)
-        times = [round(float(i) / float(clip["fps"]), 6) for i in indices]
-        rows.append({"id": cid, "label": clip["label"], "kind": clip.get("kind"), "frame_indices": indices.tolist(),
-                     "timestamps": times, "event_sampled": event_sampled(clip.get("event") or {}, indices),
-                     "context": ctx, "visual_tokens": visual_tokens,
-                     "side": frame_side(len(indices), visual_tokens, patch_size=patch)})
-    if stage1:
-        reqs, where = [], []
-        motion_prompt = prompts_mod.render("msce_motion", [""])["text"]
-        for row_i, s, gaps in stage1:
-            clip = clips[row_i]
-            for g in gaps:
-                idx = corpus.gap_frames(*g)
-                reqs.append(VLMRequest(prompt=motion_prompt, frames=fit_budget(clip["frames"][idx], visual_tokens,
-                                                                                  patch_size=patch),
-                                       frame_indices=idx.tolist(), clip_fps=float(clip["fps"]),
-                                       clip_num_frames=int(clip["num_frames"]), request_id=f"{rows[row_i]['id']}-m"))
-                where.append(row_i)
-        answers = backend.generate(reqs, max_new_tokens=24) if reqs else []
-        texts: dict[int, list] = {}
-        for row_i, ans in zip(where, answers):
-            texts.setdefault(row_i, []).append(ans["text"].strip() or corpus.STILL)
-        for row_i, s, gaps in stage1:
-            clip = clips[row_i]
-            rows[row_i]["context"] = corpus.motion_context(clip["aus"], clip["au_names"], s, clip["fps"],
-                                                           descriptions=texts.get(row_i, []))
-    for clip, row in zip(clips, rows):
-        rendered = prompts_mod.render(prompt, labels, order=order, seed=seed, clip_id=row["id"],
-                                      timestamps=row["timestamps"], context=row["context"])
-        row["class_order"] = rendered["class_order"]
-        frames = fit_budget(clip["frames"][np.asarray(row["frame_indices"])], visual_tokens, patch_size=patch)
-        requests.append(VLMRequest(prompt=rendered["text"], frames=frames, frame_indices=row["frame_indices"],
-                                   timestamps=row["timestamps"], clip_fps=float(clip["fps"]),
-                                   clip_num_frames=int(clip["num_frames"]), request_id=row["id"]))
-    answers = backend.generate(requests, max_new_tokens=max_new_tokens)
-    for row, ans in zip(rows, answers):
-        parsed = parse(ans["text"], labels)
-        row.update(raw_output=ans["text"], prediction=parsed["label"], outcome=parsed["outcome"])
-    return rows
-
-
 __all__ = ["MODEL_DEFAULTS", "TRAIN_DEFAULTS", "VISUAL_TOKENS", "ProbeVLM", "budget_indices", "build",
            "build_pool", "build_processor", "build_tokenizer", "collate", "encode_example", "encode_prompt",
-           "evaluate_probe", "event_sampled", "fit_budget", "frame_side", "make_backend", "render_clips",
-           "train_probe_vlm", "visual_tokens_of"]
+           "fit_budget", "frame_side", "timeline_clips", "train_probe_vlm", "visual_tokens_of"]

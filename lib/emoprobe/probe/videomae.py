@@ -252,8 +252,39 @@ def predict(model, clips: Iterable, batch_size: int = 32, sampler: str = "segmen
     return [model.config.id2label[int(i)] for i in scores.argmax(axis=1)]
 
 
+def image_processor(config):
+    """The official VideoMAEImageProcessor that reproduces ``resize_clip`` + ``to_pixel_values`` for this model
+    (shortest edge and centre crop at ``image_size``, ImageNet mean/std): saved beside the weights, so any
+    AutoModelForVideoClassification loader preprocesses probe clips as training did."""
+    from transformers import VideoMAEImageProcessor
+
+    s = int(config.image_size)
+    return VideoMAEImageProcessor(size={"shortest_edge": s}, crop_size={"height": s, "width": s},
+                                  image_mean=MEAN.flatten().tolist(), image_std=STD.flatten().tolist())
+
+
+class Checkpoint:
+    """A trained classifier saved as a complete transformers checkpoint: weights, config (with the label map)
+    and image processor in one folder (what the training cache stores and evaluate's backend loads)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def save_pretrained(self, folder) -> None:
+        self.model.save_pretrained(folder)
+        image_processor(self.model.config).save_pretrained(folder)
+
+    @classmethod
+    def from_pretrained(cls, folder) -> Checkpoint:
+        return cls(load(folder))
+
+    def eval(self) -> Checkpoint:
+        self.model.eval()
+        return self
+
+
 def save(model, path) -> None:
-    model.save_pretrained(path)
+    Checkpoint(model).save_pretrained(path)
 
 
 def load(path):
@@ -262,5 +293,5 @@ def load(path):
     return VideoMAEForVideoClassification.from_pretrained(path).eval()
 
 
-__all__ = ["MODEL_DEFAULTS", "TRAIN_DEFAULTS", "build", "load", "logits", "num_parameters", "predict",
+__all__ = ["MODEL_DEFAULTS", "TRAIN_DEFAULTS", "Checkpoint", "build", "image_processor", "load", "logits", "num_parameters", "predict",
            "resize_clip", "save", "split_config", "to_pixel_values", "train_videomae"]

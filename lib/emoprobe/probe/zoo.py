@@ -17,12 +17,13 @@ class counts; the held-out test set is balanced, with other seeds (hence other i
 expressive clips are micro-expressions; a second test set holds micro-expressions only, in 6 s clips
 (``test_pool(profile, "micro_test")``). Training pools are rendered lazily: each clip contributes a few
 sampled views and only those frames are drawn (emoprobe.probe.qwen.timeline_clips), so thousands of distinct
-clips cost what a few hundred whole clips cost; the test set is rendered whole, for any sampler.
+clips cost what a few hundred whole clips cost; the test sets are written to disk whole (any sampler can read them).
 
 Profiles: ``quick`` (the book's default; all models together fit the 15-minute CPU budget, see
 benchmarks/probe_training.py) and ``smoke`` (the same code path shrunk to seconds; meaningless accuracy).
 Trained models are cached by a hash of the config and of the code (emoprobe.probe.training.cached_train), so
-a second ``get`` trains nothing. ``score(name, profile)`` evaluates a model on the profile's test set.
+a second ``get`` trains nothing. The held-out test sets are written to disk in the dataset's real layout
+(emoprobe.probe.testsets) and evaluated by emoprobe.evaluate like any real dataset.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ PROFILES: dict[str, dict] = {
         "batch_size": 8,
         "model": {"patch_size": 14},
         "videomae_epochs": {"web": 1, "train": 1},
-        "videomae": {"views": 1, "image_size": 32, "patch_size": 8, "hidden_size": 64,
+        # 56 px like the test frames (no resize anywhere), patch 14: the same 4 x 4 grid as 32 px / patch 8
+        "videomae": {"views": 1, "image_size": 56, "patch_size": 14, "hidden_size": 64,
                      "intermediate_size": 128},
     },
 }
@@ -235,24 +237,9 @@ def make_spec(pool: dict) -> dict:
                              micro_fraction=p.pop("micro_fraction", 0.0), **p)
 
 
-# In-process memo of rendered clips and encoded pools: the three priors share one web pool, the fine-tunes one
-# training split. Plain dicts (not lru_cache) so a progress flag is not part of the key.
-_RENDERED: dict = {}
+# In-process memo of encoded pools: the three priors share one web pool, the fine-tunes one training split.
+# A plain dict (not lru_cache) so a progress flag is not part of the key.
 _ENCODED: dict = {}
-
-
-def clips(pool: dict, progress: bool = False) -> list:
-    """Rendered clips of a pool config (memoised in this process: the three priors share one web pool)."""
-    from emoprobe.probe.qwen import render_clips
-    from emoprobe.probe.training import canonical_json
-
-    key = canonical_json(pool)
-    if key not in _RENDERED:
-        if len(_RENDERED) >= 4:
-            _RENDERED.pop(next(iter(_RENDERED)))
-        _RENDERED[key] = render_clips(make_spec(pool)["clips"], FRAME_SIZE, pool.get("max_frames"),
-                                      progress=progress, desc=f"render {pool['prior']} x{pool['clips']}")
-    return _RENDERED[key]
 
 
 def timelines(pool: dict) -> list:
@@ -276,11 +263,6 @@ def test_pool(profile: str = "quick", test_set: str = "test") -> dict:
     if test_set not in TEST_SETS:
         raise ValueError(f"test_set: expected one of {TEST_SETS}, got {test_set!r}")
     return _pool(PROFILES[profile], test_set, "balanced")
-
-
-def test_clips(profile: str = "quick", progress: bool = False, test_set: str = "test") -> list:
-    """The rendered clips of a held-out test set (dicts with frames, aus, event, label, kind, ...)."""
-    return clips(test_pool(profile, test_set), progress)
 
 
 def encoded_pool(pool: dict, tasks: dict, processor, seed: int, progress: bool = False) -> dict:
@@ -346,7 +328,7 @@ def _train_vlm(cfg: dict, cache_dir: Path, progress: bool, log) -> dict:
 
 
 def _train_videomae(cfg: dict, cache_dir: Path, progress: bool, log) -> dict:
-    from emoprobe.probe.videomae import MODEL_DEFAULTS, train_videomae
+    from emoprobe.probe.videomae import MODEL_DEFAULTS, Checkpoint, train_videomae
 
     train = dict(cfg["train"])
     sampler = train.pop("class_sampler")
@@ -362,7 +344,7 @@ def _train_videomae(cfg: dict, cache_dir: Path, progress: bool, log) -> dict:
     out = train_videomae(items, labels_of(cfg), config=train, seed=cfg["seed"], class_sampler=sampler,
                          progress=progress, init=init)
     out["history"].update(profile=cfg["profile"], name=cfg["name"], pool_seconds=pool_seconds, views=views)
-    return out
+    return {**out, "model": Checkpoint(out["model"])}
 
 
 def labels_of(cfg: dict) -> list[str]:
@@ -373,9 +355,9 @@ def get(name: str, profile: str = "quick", cache_dir=None, seed: int = 0, force:
         progress: bool = True, log=None) -> Path:
     """The folder of the trained model ``name`` (trained on a cache miss, including what it starts from).
 
-    VLM folders load with ``emoprobe.vlm.hf.HFBackend(model=folder)`` (or
-    ``emoprobe.probe.qwen.evaluate_probe(folder, ...)``); the ``videomae`` folder with
-    ``emoprobe.probe.videomae.load``. ``force`` retrains this model (not the one it starts from).
+    Every folder is a transformers checkpoint that ``emoprobe.evaluate`` loads like a hub model (VLMs through
+    the hf backend, VideoMAE through the video-classifier backend). ``force`` retrains this model (not the one
+    it starts from).
     """
     from emoprobe.probe.training import cached_train, cache_key as _ck
 
@@ -399,7 +381,7 @@ def history(name: str, profile: str = "quick", cache_dir=None, seed: int = 0) ->
     return json.loads((path.parent / "history.json").read_text())
 
 
-# --- scoring ------------------------------------------------------------------------------------------------------
+# --- the prior's head classes ------------------------------------------------------------------------------------------------------
 
 def head_classes(k: int = 2, power: float = 1.0, profile: str | None = None, labels=None) -> list[str]:
     """The ``k`` classes the web prior favours most (by word frequency, emoprobe.lexicon, all forms), among
@@ -411,79 +393,6 @@ def head_classes(k: int = 2, power: float = 1.0, profile: str | None = None, lab
     return sorted(p, key=lambda c: -p[c])[:k]
 
 
-def summarize(rows: list[dict], labels=None) -> dict:
-    """Scores of prediction rows: macro-F1, per-class recall, prediction shares, head share, micro accuracy
-    split by whether the sampled frames caught the event (rows carry ``event_sampled``). ``labels``: the class
-    list (default: the quick profile's, or MAFW's 11 when a row's label is not in it)."""
-    from emoprobe.metrics import classification_report
-
-    y = [r["label"] for r in rows]
-    p = [r["prediction"] for r in rows]
-    if labels is None:
-        labels = LABELS if set(y) <= set(LABELS) else LABEL_SETS["mafw"]
-    labels = list(labels)
-    rep = classification_report(y, p, labels)
-    pred = np.asarray([str(x) for x in p])
-    heads = head_classes(labels=labels)
-    out = {"n": len(rows), "macro_f1": rep["macro_f1"], "war": rep["war"], "uar": rep["uar"],
-           "unparsed_rate": rep["unparsed_rate"],
-           "per_class_recall": {c: rep["per_class"][c]["recall"] for c in labels},
-           "predicted_share": {c: rep["per_class"][c]["predicted_share"] for c in labels},
-           "head_classes": heads, "head_share": float(np.isin(pred, heads).mean()) if len(pred) else None}
-    shares = np.asarray([out["predicted_share"][c] for c in labels])
-    nz = shares[shares > 0]
-    out["prediction_entropy_bits"] = float(-(nz * np.log2(nz)).sum())
-    for kind in ("macro", "micro"):
-        sel = [r for r in rows if r.get("kind") == kind]
-        out[f"{kind}_n"] = len(sel)
-        out[f"{kind}_accuracy"] = float(np.mean([r["prediction"] == r["label"] for r in sel])) if sel else None
-    for caught, tag in ((True, "sampled"), (False, "missed")):
-        sel = [r for r in rows if r.get("kind") == "micro" and r.get("event_sampled") is caught]
-        out[f"micro_{tag}_n"] = len(sel)
-        out[f"micro_{tag}_accuracy"] = float(np.mean([r["prediction"] == r["label"] for r in sel])) if sel else None
-    return out
-
-
-def predict_videomae(model_path, test: list, sampler: str = "segment_center", num_segments: int = 16) -> list[dict]:
-    """Prediction rows of the VideoMAE baseline (frames from the TSN centre sampler, as DFER models use)."""
-    from emoprobe.probe import videomae
-    from emoprobe.probe.qwen import event_sampled
-    from emoprobe.samplers import make_sampler
-
-    model = videomae.load(model_path)
-    preds = videomae.predict(model, [c["frames"] for c in test], sampler=sampler)
-    smp = make_sampler(sampler, num_segments=num_segments)
-    rows = []
-    for c, pred in zip(test, preds):
-        idx = smp.sample(int(c["num_frames"]), float(c["fps"])).indices
-        rows.append({"id": c["id"], "label": c["label"], "kind": c["kind"], "prediction": pred, "outcome": "parsed",
-                     "frame_indices": idx.tolist(), "event_sampled": event_sampled(c["event"], idx)})
-    return rows
-
-
-def score(name: str, profile: str = "quick", cache_dir=None, seed: int = 0, sampler: str = "uniform",
-          sampler_params: dict | None = None, prompt: str = "closed_set", progress: bool = False) -> dict:
-    """Train (or load) ``name`` and score it on the profile's held-out balanced test set.
-
-    VLMs answer ``prompt`` with a shuffled candidate list over ``sampler`` frames (default 8 uniform frames)
-    through HFBackend; VideoMAE uses its own 16 TSN-centre frames. Returns ``summarize`` plus ``rows``.
-    """
-    from emoprobe.probe.qwen import evaluate_probe
-
-    path = get(name, profile, cache_dir=cache_dir, seed=seed, progress=progress)
-    test = test_clips(profile)
-    t0 = time.perf_counter()
-    if MODELS[name]["kind"] == "videomae":
-        rows = predict_videomae(path, test)
-    else:
-        rows = evaluate_probe(path, test, sampler=sampler,
-                              sampler_params=sampler_params or ({"num_samples": 8} if sampler == "uniform" else {}),
-                              prompt=prompt, labels=labels(profile), seed=seed, progress=progress)
-    out = summarize(rows, labels(profile))
-    out.update(name=name, profile=profile, seconds=time.perf_counter() - t0, rows=rows)
-    return out
-
-
 __all__ = ["LABELS", "MODELS", "PROFILES", "cache_key", "clips", "config", "dataset", "default_cache_dir", "get",
-           "head_classes", "history", "labels", "list_models", "make_spec", "predict_videomae", "score", "summarize",
-           "test_clips", "test_pool", "timelines", "videomae_views"]
+           "head_classes", "history", "labels", "list_models", "make_spec", "test_pool", "timelines",
+           "videomae_views"]

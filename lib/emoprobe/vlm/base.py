@@ -41,6 +41,9 @@ class VLMRequest:
     clip_num_frames: int | None = None
     system: str | None = None
     request_id: str = ""
+    # True under a fixed visual-token budget: the frames are already at the size the budget allows, and the
+    # backend must not let its processor resize them (emoprobe.conditions)
+    keep_size: bool = False
 
     def __post_init__(self):
         if self.frames is not None:
@@ -75,6 +78,7 @@ def response(text: str | None = "", latency_s: float = 0.0, error: str | None = 
 BACKENDS: dict[str, str] = {
     "hf": "emoprobe.vlm.hf:HFBackend",
     "openai": "emoprobe.vlm.openai_compat:OpenAICompatBackend",
+    "video_classifier": "emoprobe.vlm.video_classifier:VideoClassifierBackend",
 }
 
 

@@ -188,6 +188,8 @@ class HFBackend:
         if with_frames and self.video_input == "video":
             vk = dict(_plain(self.video_kwargs or {}))
             vk["do_sample_frames"] = False
+            if any(r.keep_size for r in requests):
+                vk.update(self._keep_size_kwargs(requests))
             vk["video_metadata"] = [self._metadata(r) for r in requests]
             if self.pass_fps:
                 fps = {r.sampled_fps for r in requests}
@@ -200,6 +202,44 @@ class HFBackend:
             kw["images"] = [list(r.frames) for r in requests]
             kw["images_kwargs"] = dict(_plain(self.image_kwargs or {}))
         return proc(**kw)
+
+    def _keep_size_kwargs(self, requests) -> dict:
+        # Pixel bounds that make a Qwen-style processor keep each clip's frame size (already a multiple of the
+        # token size): per frame for Qwen2/2.5-VL, per whole clip for Qwen3-VL (emoprobe.budget hf_size_scope).
+        # Fixed-size families resize every frame to their input size whatever we pass, so nothing to do.
+        fam = self.budget_family()
+        if fam.kind != "dynamic":
+            return {}
+        t = fam.temporal_patch_size
+        areas = [r.frames.shape[1] * r.frames.shape[2] * (-(-len(r.frames) // t) * t if fam.hf_size_scope == "video"
+                                                           else 1) for r in requests]
+        return {"size": {"shortest_edge": min(areas), "longest_edge": max(areas)}}
+
+    def budget_family(self):
+        """The emoprobe.budget family of this model, with the loaded processor's own patch, merge and input
+        sizes (a tiny or fine-tuned checkpoint may differ from the hub family's numbers)."""
+        from emoprobe.budget import get_family
+
+        if not self.family:
+            raise ValueError(f"model {self.model!r}: no budget family known (emoprobe.budget); a fixed "
+                             "visual-token budget needs one (ModelSpec.family)")
+        self.load()
+        fam = get_family(self.family)
+        vp = getattr(self.processor_, "video_processor", None) or getattr(self.processor_, "image_processor", None)
+        over = {}
+        if fam.kind == "dynamic":
+            for k in ("patch_size", "merge_size", "temporal_patch_size"):
+                if isinstance(getattr(vp, k, None), int):
+                    over[k] = int(getattr(vp, k))
+        else:
+            vision = getattr(self.model_.config, "vision_config", None)
+            if isinstance(getattr(vision, "patch_size", None), int):
+                over["patch_size"] = int(vision.patch_size)
+            crop = (self.video_kwargs or {}).get("crop_size") or getattr(vp, "crop_size", None) or getattr(vp, "size", None)
+            side = _side(crop)
+            if side:
+                over["input_size"] = side
+        return get_family(fam, **over)
 
     def visual_token_ids(self) -> set:
         proc = self.load().processor_
@@ -232,7 +272,7 @@ class HFBackend:
         # Which requests can share one forward pass. Qwen video processors pack every clip's patches into one
         # flat tensor, so any clips mix; the others stack clips into one (batch, frames, C, H, W) tensor, so a
         # batch needs one frame count. Qwen2.5-Omni takes one fps per call.
-        key = []
+        key = [req.keep_size]
         if self.pass_fps:
             key.append(req.sampled_fps)
         packs = hasattr(self.processor_.video_processor, "temporal_patch_size") if hasattr(
@@ -288,6 +328,15 @@ class HFBackend:
                 out.append(response(text, elapsed, None, input_tokens=n_in, visual_tokens=n_vis,
                                     output_tokens=n_out, finish_reason=finish))
         return out
+
+
+def _side(size) -> int | None:
+    # a processor size setting -> the square side it resizes to, where it names one
+    if size is None:
+        return None
+    get = size.get if hasattr(size, "get") else lambda k, d=None: getattr(size, k, d)
+    side = get("height", None) or get("shortest_edge", None)
+    return int(side) if isinstance(side, int) and side < 4096 else None
 
 
 def _plain(obj):

@@ -71,6 +71,8 @@ class ModelSpec:
                         pass_fps=self.pass_fps)
         if self.backend == "openai":
             return dict(model=self.repo_id, base_urls=list(self.base_urls), api_key_env=self.api_key_env)
+        if self.backend == "video_classifier":
+            return dict(model=self.repo_id, revision=self.revision)
         raise ValueError(f"model {self.name!r}: unknown backend {self.backend!r}")
 
     def make_backend(self, **overrides):
@@ -186,6 +188,11 @@ def family_from_config(folder) -> str | None:
     return MODEL_TYPE_FAMILIES.get(config.get("model_type"))
 
 
+def _is_video_classifier(folder: Path) -> bool:
+    config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
+    return any(str(a).endswith("ForVideoClassification") for a in config.get("architectures") or [])
+
+
 def get_model(name_or_path: str, **overrides) -> ModelSpec:
     """The registered spec ``name_or_path``, or a spec for a local checkpoint folder.
 
@@ -194,6 +201,14 @@ def get_model(name_or_path: str, **overrides) -> ModelSpec:
     key = str(name_or_path)
     if key in MODELS:
         spec = MODELS[key]
+    elif Path(key).is_dir() and _is_video_classifier(Path(key)):
+        folder = Path(key).resolve()
+        config = json.loads((folder / "config.json").read_text())
+        spec = ModelSpec(name=folder.name, repo_id=str(folder), backend="video_classifier", family=None,
+                         model_class="AutoModelForVideoClassification", sampler="segment_center",
+                         sampler_params=_frozen(num_segments=int(config.get("num_frames", 16))),
+                         notes="Local video classifier (vision-only); frames are its num_frames TSN segment "
+                               "centres, as DFER models are evaluated.")
     elif Path(key).is_dir():
         folder = Path(key).resolve()
         family = family_from_config(folder)

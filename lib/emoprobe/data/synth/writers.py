@@ -33,6 +33,7 @@ from .face import DEFAULT_SIZE
 from .generate import generate_clip
 
 FORMATS = ("frames", "mp4")
+IMAGE_FORMATS = ("jpg", "png")
 META_FILE = "probe_meta.jsonl"
 CONFIG_FILE = "probe_config.json"
 GENERATOR_VERSION = "synth-1"
@@ -99,18 +100,23 @@ def _write_mp4(path, frames, fps):
 
 
 def _write_clip(job):
-    clip, size, root, dataset, fmt, quality = job
+    clip, size, root, dataset, fmt, quality, image_format, crop_size = job
     from emoprobe.video import write_frames
 
     rendered = generate_clip(**clip, size=size)
+    if crop_size:
+        from .crop import face_crop
+
+        rendered["frames"] = face_crop(rendered["frames"], crop_size)
+    side = crop_size or size
     rel = clip_relpath(dataset, clip["id"], fmt)
     target = Path(root) / rel
     if fmt == "frames":
         name = f"{clip['id']}_{{i:05d}}.{{ext}}" if dataset == "dfew" else "{i:05d}.{ext}"
-        write_frames(target, rendered["frames"], ext="jpg", name=name, quality=quality)
+        write_frames(target, rendered["frames"], ext=image_format, name=name, quality=quality)
     else:
-        if size % 2:
-            raise ValueError(f"size: mp4 (yuv420p) needs an even frame size, got {size}")
+        if side % 2:
+            raise ValueError(f"size: mp4 (yuv420p) needs an even frame size, got {side}")
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_mp4(target, rendered["frames"], clip["fps"])
     return meta_row(rendered, dataset, rel)
@@ -171,13 +177,18 @@ def _write_splits(root, spec):
     return written
 
 
-def write_dataset(spec, out, format="frames", size=DEFAULT_SIZE, workers=1, progress=True, jpeg_quality=95) -> dict:
+def write_dataset(spec, out, format="frames", size=DEFAULT_SIZE, workers=1, progress=True, jpeg_quality=95,
+                  image_format="jpg", crop_size=None) -> dict:
     """Render every clip of `spec` (from make_dataset_spec) and write the dataset under `out`.
 
     Parameters
     ----------
-    format : "frames" (jpg folders) or "mp4" (H.264; not for FERV39k, which ships frames only).
-    size : frame side in pixels (even for mp4).
+    format : "frames" (image folders) or "mp4" (H.264; not for FERV39k, which ships frames only).
+    size : rendered frame side in pixels (even for mp4).
+    image_format : "jpg" (what DFEW and FERV39k ship) or "png" (lossless: the pixels a model reads back are the
+        ones rendered, as in the probe's training pools).
+    crop_size : None, or the side of the face crop (emoprobe.data.synth.crop.face_crop) written instead of the
+        whole frame, as the real datasets ship face-cropped clips.
     workers : processes rendering in parallel (output is identical for any number).
     progress : show a tqdm bar.
 
@@ -185,11 +196,13 @@ def write_dataset(spec, out, format="frames", size=DEFAULT_SIZE, workers=1, prog
     """
     if format not in FORMATS:
         raise ValueError(f"format: expected one of {FORMATS}, got {format!r}")
+    if image_format not in IMAGE_FORMATS:
+        raise ValueError(f"image_format: expected one of {IMAGE_FORMATS}, got {image_format!r}")
     dataset = spec["params"]["dataset"]
     clip_relpath(dataset, "x", format)  # refuses mp4 for FERV39k before any work
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    jobs = [(clip, size, str(root), dataset, format, jpeg_quality) for clip in spec["clips"]]
+    jobs = [(clip, size, str(root), dataset, format, jpeg_quality, image_format, crop_size) for clip in spec["clips"]]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -213,7 +226,8 @@ def write_dataset(spec, out, format="frames", size=DEFAULT_SIZE, workers=1, prog
         bar.close()
     split_files = _write_splits(root, spec)
     _write_text(root / META_FILE, [_dump(r) for r in rows])
-    config = dict(spec["params"], format=format, size=size, generator=GENERATOR_VERSION, jpeg_quality=jpeg_quality)
+    config = dict(spec["params"], format=format, size=size, generator=GENERATOR_VERSION, jpeg_quality=jpeg_quality,
+                  image_format=image_format, crop_size=crop_size)
     with open(root / CONFIG_FILE, "w", encoding="utf-8", newline="\n") as f:
         f.write(json.dumps(config, sort_keys=True, indent=1, default=str) + "\n")
     return {"root": os.fspath(root), "dataset": dataset, "clips": len(rows),

@@ -1,0 +1,76 @@
+"""Multi-stage context enrichment (MSCE, the paper's Table 3) for any backend.
+
+The model sees sparse keyframes (the ``keyframes`` sampler); what happens between them reaches it as text:
+
+- **stage 1** (``context="msce"``): a backend (the evaluated model by default, or ``context_model``) is
+  shown each gap's frames (the keyframe before, the in-between frames, the keyframe after) and asked the
+  ``msce_motion`` prompt; its one-sentence answers are the descriptions;
+- **oracle** (``context="oracle"``): the descriptions are computed from the generator's per-frame action
+  units, which only the probe's records carry (``record["meta"]["aus"]``); on real data it is unavailable and
+  says so;
+- **stage 2**: the descriptions are written between the keyframe times, "0.0-1.0 s: the lip corners pull
+  up. 1.0-2.0 s: ...", and given to the classification prompt as its context.
+
+``shuffle_context=True`` permutes a clip's descriptions across its gaps with a permutation of its own (from the
+run's seed and the clip id). It is never the identity when a clip has two or more distinct descriptions, so
+every such clip really is shuffled; clips whose gaps all read the same are left as they are and counted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emoprobe.probe.corpus import STILL, describe_motion, format_span, gap_frames, motion_groups
+
+__all__ = ["CONTEXTS", "gaps", "oracle_descriptions", "shuffle_descriptions", "format_context", "stage1_prompt"]
+
+CONTEXTS = (None, "msce", "oracle")
+
+
+def check(context, sample_groups=None) -> None:
+    if context not in CONTEXTS:
+        raise ValueError(f"context: expected one of {CONTEXTS}, got {context!r}")
+    if context is not None and sample_groups is not None and not sample_groups:
+        raise ValueError(f"context={context!r} needs a sampler with in-between groups (sampler='keyframes')")
+
+
+def gaps(sample) -> list[np.ndarray]:
+    """The frames each description covers, one array per non-empty gap of a keyframes sample."""
+    return [gap_frames(*g) for g in motion_groups(sample)]
+
+
+def oracle_descriptions(meta: dict | None, gap_list, clip_id: str) -> list[str]:
+    """Motion words computed from a probe record's action units (``meta["aus"]``, ``meta["au_names"]``)."""
+    if not meta or "aus" not in meta:
+        raise ValueError(f"clip {clip_id}: context='oracle' needs per-frame action units in the record's "
+                         "metadata (probe datasets written by emoprobe synth have them; real datasets do not)")
+    aus = np.asarray(meta["aus"], dtype=np.float64)
+    return [describe_motion(aus[g], meta["au_names"]) for g in gap_list]
+
+
+def shuffle_descriptions(texts: list[str], rng: np.random.Generator) -> tuple[list[str], bool]:
+    """A permutation of ``texts`` that differs from them whenever two of them differ; (texts, shuffled?)."""
+    if len(set(texts)) < 2:
+        return list(texts), False
+    while True:
+        out = [texts[i] for i in rng.permutation(len(texts))]
+        if out != list(texts):
+            return out, True
+
+
+def format_context(sample, fps: float, descriptions: list[str]) -> str:
+    """Stage 2: the descriptions placed between the keyframe times (the text the probe VLM was trained on)."""
+    groups = motion_groups(sample)
+    if len(descriptions) != len(groups):
+        raise ValueError(f"format_context: {len(descriptions)} descriptions for {len(groups)} gaps")
+    parts = []
+    for text, (before, after, inner) in zip(descriptions, groups):
+        t1 = (after if after >= 0 else int(inner[-1])) / fps
+        parts.append(f"{format_span(before / fps, t1)}: {(text.strip() or STILL).rstrip('.')}.")
+    return " ".join(parts)
+
+
+def stage1_prompt() -> str:
+    from emoprobe import prompts
+
+    return prompts.render("msce_motion", [""])["text"]

@@ -1,0 +1,65 @@
+"""The probe's held-out test sets on disk, in the real layout of the profile's dataset.
+
+A test set (emoprobe.probe.zoo.test_pool: balanced classes, the training distractors, other seeds) is
+rendered once by the synth writers into the layout of DFEW (7-class probe) or MAFW (11 classes), with every
+clip in fold 1's test list, and read back by the same loaders as the real releases (emoprobe.data.load). Frames
+are the training pools' own: rendered at ``RENDER_SIZE``, face-cropped to 56 px (emoprobe.data.synth.crop) and
+stored as PNG, which is lossless, so no model is tested on a compression it was not trained on. Each clip's
+generator metadata (per-frame action units, the event's onset/apex/offset, the kind) is in ``probe_meta.jsonl``,
+which the loaders expose as ``record["meta"]``.
+
+Folders live in the model cache (``$EMOPROBE_CACHE_DIR/datasets``), keyed by the pool config and the writer
+code, and are written to a temporary folder and renamed, so a killed run never leaves half a test set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from emoprobe.probe import zoo
+
+__all__ = ["FOLD", "folder", "dataset_of"]
+
+FOLD = 1  # every clip of a probe test set is in this fold's test list
+CODE_FILES = ("data/synth/*.py", "probe/testsets.py")
+
+
+def dataset_of(profile: str) -> str:
+    return zoo.dataset(profile)
+
+
+def _key(profile: str, test_set: str) -> str:
+    from emoprobe.probe.training import canonical_json, code_hash, sha256
+
+    return sha256(canonical_json({"pool": zoo.test_pool(profile, test_set), "size": zoo.FRAME_SIZE,
+                                  "code": code_hash(CODE_FILES)}))[:16]
+
+
+def folder(profile: str = "quick", test_set: str = "test", cache_dir=None, workers: int = 1,
+           progress: bool = False) -> Path:
+    """The root of a probe test set, written on first use (cached afterwards)."""
+    from emoprobe.data.synth.crop import RENDER_SIZE
+    from emoprobe.data.synth.writers import write_dataset
+
+    pool = zoo.test_pool(profile, test_set)
+    base = Path(cache_dir) if cache_dir is not None else zoo.default_cache_dir().parent / "datasets"
+    root = base / f"{profile}-{test_set}-{_key(profile, test_set)}"
+    if (root / "probe_config.json").is_file():
+        return root
+    spec = zoo.make_spec(pool)
+    cap = pool.get("max_frames")
+    for clip in spec["clips"]:
+        clip["fold"] = FOLD
+        if cap:
+            clip["num_frames"] = int(min(clip["num_frames"], cap))
+    tmp = base / f".tmp-{root.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_dataset(spec, tmp, format="frames", size=RENDER_SIZE, crop_size=zoo.FRAME_SIZE, image_format="png",
+                  workers=workers, progress=progress)
+    try:
+        os.replace(tmp, root)
+    except OSError:  # another process wrote the same set first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root

@@ -1,0 +1,84 @@
+"""The files of an evaluation run, and where its clips come from.
+
+``predictions.jsonl`` holds one row per clip (emoprobe.rows: every field needed to rescore), appended and
+fsync-ed batch by batch; the last row of a clip counts, a torn last line is ignored. ``summary.json`` holds the
+counts, metrics and provenance. Clips come from a dataset loader (emoprobe.data.load) or a manifest.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from emoprobe.cache import read_jsonl
+
+__all__ = ["PREDICTIONS", "SUMMARY", "read_manifest", "load_records", "read_predictions", "field"]
+
+PREDICTIONS = "predictions.jsonl"
+SUMMARY = "summary.json"
+
+
+def read_manifest(path) -> list[dict]:
+    """Clip records from a JSONL or CSV manifest with at least ``id``, ``path``, ``label`` columns.
+
+    Relative paths are resolved against the manifest's folder.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"manifest {path}: file not found")
+    if path.suffix.lower() in (".jsonl", ".json"):
+        rows, bad = read_jsonl(path)
+        if bad:
+            raise ValueError(f"manifest {path}: {bad} line(s) are not valid JSON")
+    elif path.suffix.lower() in (".csv", ".tsv"):
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f, delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
+    else:
+        raise ValueError(f"manifest {path}: expected a .jsonl or .csv file")
+    out = []
+    for i, row in enumerate(rows):
+        missing = [k for k in ("id", "path", "label") if not row.get(k) and row.get(k) != 0]
+        if missing:
+            raise ValueError(f"manifest {path}: row {i + 1} lacks {missing}; expected columns id, path, label")
+        rec = dict(row)
+        rec["id"] = str(rec["id"])
+        p = Path(str(rec["path"]))
+        rec["path"] = str(p if p.is_absolute() else (path.parent / p))
+        out.append(rec)
+    return out
+
+
+def load_records(data=None, root=None, split="test", fold=None, manifest=None) -> list:
+    """Records from a dataset loader (``emoprobe.data.load(name, root, split, fold)``) or a manifest."""
+    if manifest is not None:
+        return read_manifest(manifest)
+    if data is None:
+        raise ValueError("give a dataset (--data NAME --root DIR) or a manifest (--manifest FILE)")
+    from emoprobe.data import load
+    from emoprobe.sources import resolve_root
+
+    if root is None:
+        raise ValueError(f"dataset {data!r}: give its root folder (--root DIR)")
+    return list(load(data, resolve_root(root), split, fold))
+
+
+def field(rec, key, default=None):
+    """A field of a clip record (a dict or an object with attributes)."""
+    if isinstance(rec, dict):
+        return rec.get(key, default)
+    if hasattr(rec, "get"):
+        try:
+            return rec.get(key, default)
+        except TypeError:
+            pass
+    return getattr(rec, key, default)
+
+
+def read_predictions(path) -> dict:
+    """Rows of a predictions file by clip id; the last row of a clip wins; torn lines are skipped."""
+    rows, _ = read_jsonl(path)
+    out = {}
+    for row in rows:
+        if isinstance(row, dict) and "id" in row:
+            out[str(row["id"])] = row
+    return out

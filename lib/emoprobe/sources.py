@@ -1,0 +1,61 @@
+"""Names of models and dataset roots, resolved to what the backends and loaders open.
+
+A model is a registered name (emoprobe.vlm.registry), a local checkpoint folder, or a probe model
+``probe:<profile>/<name>`` (emoprobe.probe.zoo: trained on first use, then a checkpoint folder like any other).
+A dataset root is a folder, or a probe test set ``probe:<profile>/<test set>`` (emoprobe.probe.testsets:
+written on first use in the real DFEW or MAFW layout). Everything after resolution is the same code path: the
+loaders read the folder, the backends load the checkpoint.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PROBE", "is_probe", "split", "resolve_model", "resolve_root", "short_name"]
+
+PROBE = "probe:"
+
+
+def is_probe(name) -> bool:
+    return isinstance(name, str) and name.startswith(PROBE)
+
+
+def split(name: str) -> tuple[str, str]:
+    """``probe:quick/vlm-prior1`` -> ("quick", "vlm-prior1"), with a clear error for a malformed name."""
+    body = name[len(PROBE):]
+    profile, sep, item = body.partition("/")
+    if not sep or not profile or not item:
+        raise ValueError(f"{name!r}: expected probe:<profile>/<name>, e.g. probe:quick/vlm-prior1")
+    return profile, item
+
+
+def resolve_model(name, seed: int = 0, progress: bool = False) -> str:
+    """A probe model's checkpoint folder (trained if needed); any other name is returned unchanged."""
+    if not is_probe(name):
+        return str(name)
+    from emoprobe.probe import zoo
+
+    profile, model = split(name)
+    # a trained model is a folder in the cache: found without loading it (zoo.get loads what it returns)
+    entry = zoo.default_cache_dir() / model / zoo.cache_key(model, profile, seed)[:16]
+    if (entry / "meta.json").is_file():
+        return str(entry / "model")
+    return str(zoo.get(model, profile, seed=seed, progress=progress))
+
+
+def resolve_root(root, progress: bool = False) -> str | None:
+    """A probe test set's folder (written if needed); any other root is returned unchanged."""
+    if not is_probe(root):
+        return None if root is None else str(root)
+    from emoprobe.probe import testsets
+
+    profile, test_set = split(root)
+    return str(testsets.folder(profile, test_set, progress=progress))
+
+
+def short_name(name) -> str:
+    """What tables call a model: the probe model's name, a folder's last part, or the registered name."""
+    from pathlib import Path
+
+    name = str(name)
+    if is_probe(name):
+        return split(name)[1]
+    return Path(name).name if ("/" in name and Path(name).exists()) else name
