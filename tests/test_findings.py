@@ -39,32 +39,36 @@ def test_paired_delta_needs_shared_clips():
         findings.paired_delta(_rows(1, 0), [dict(r, id="x" + r["id"]) for r in _rows(1, 0)], LABELS)
 
 
-def test_verdict_vocabulary_and_profile_errors():
+def test_verdict_vocabulary_and_missing_data_root():
     assert "Verdict: reproduced" in findings.verdict("reproduced", "text")
     with pytest.raises(ValueError, match="status"):
         findings.verdict("sort of", "text")
-    with pytest.raises(ValueError, match="profile"):
-        findings.is_probe("fast")
     with pytest.raises(ValueError, match="data_root"):
-        findings.predictions("paper", "qwen2.5-vl-7b", dataset="dfew", data_root=None)
+        findings.predictions("qwen2.5-vl-7b", dataset="dfew", data_root=None)
+    with pytest.raises(ValueError, match="probe:<profile>/<name>"):
+        findings.predictions("probe:vlm-prior1", dataset="dfew", data_root="probe:smoke/test")
 
 
 @pytest.mark.slow
-def test_probe_predictions_are_cached_on_disk(tmp_path, monkeypatch):
-    from emoprobe.probe import zoo
-
+def test_probe_predictions_go_through_the_engine_and_are_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("EMOPROBE_CACHE_DIR", str(tmp_path))
-    first = findings.predictions("smoke", "vlm-prior1")
-    files = sorted((tmp_path / "models").glob("vlm-prior1/*/predictions/*.json"))
-    assert len(files) == 1 and len(first) == len(zoo.test_clips("smoke"))
-    zoo._RENDERED.clear()
-    again = findings.predictions("smoke", "vlm-prior1")
+    data = dict(dataset="dfew", data_root="probe:smoke/test")
+    first = findings.predictions("probe:smoke/vlm-prior1", sampler="uniform", sampler_params={"num_samples": 8}, **data)
+    runs = sorted((tmp_path / "runs").glob("vlm-prior1-*/summary.json"))
+    assert len(runs) == 1 and len(first) == 7 and {len(r["frame_indices"]) for r in first} == {8}
+    # the test set is a real DFEW-layout folder with the generator's metadata beside it
+    sets = sorted((tmp_path / "datasets").glob("smoke-test-*"))
+    assert len(sets) == 1 and (sets[0] / "EmoLabel_DataSplit" / "test(single-labeled)" / "set_1.csv").is_file()
+    assert (sets[0] / "probe_meta.jsonl").is_file()
+    again = findings.predictions("probe:smoke/vlm-prior1", sampler="uniform", sampler_params={"num_samples": 8}, **data)
     assert again == first
-    assert zoo._RENDERED == {}  # a cache hit renders no test clip
-    other = findings.predictions("smoke", "vlm-prior1", sampler="uniform", sampler_params={"num_samples": 4})
-    assert len(sorted((tmp_path / "models").glob("vlm-prior1/*/predictions/*.json"))) == 2
+    summary = __import__("json").loads(runs[0].read_text())
+    assert summary["counts"]["model_calls_this_run"] == 0  # resumed: every clip was already answered
+    other = findings.predictions("probe:smoke/vlm-prior1", sampler="uniform", sampler_params={"num_samples": 4}, **data)
+    assert len(sorted((tmp_path / "runs").glob("vlm-prior1-*"))) == 2
     assert {len(r["frame_indices"]) for r in other} == {4}
-    assert findings.predictions("smoke", "vlm-prior1", limit=3) == first[:3]
+    assert findings.predictions("probe:smoke/vlm-prior1", sampler="uniform", sampler_params={"num_samples": 8},
+                                limit=3, **data) == first[:3]
 
 
 def test_paired_delta_of_the_recall_of_some_classes():

@@ -9,6 +9,7 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from emoprobe.data.synth.aus import AU_INDEX, AU_NAMES  # noqa: E402
+from emoprobe.data.synth.generate import generate_clip  # noqa: E402
 from emoprobe.probe import corpus, qwen  # noqa: E402
 
 
@@ -155,19 +156,22 @@ def test_motion_context_follows_keyframe_gaps():
         corpus.motion_context(a, AU_NAMES, s, 25.0, descriptions=["x"] * 5)
 
 
-def test_event_sampled():
-    ev = {"onset_frame": 10, "offset_frame": 14}
-    assert qwen.event_sampled(ev, [0, 12, 30]) is True
-    assert qwen.event_sampled(ev, [0, 9, 15]) is False
-    assert qwen.event_sampled({"onset_frame": None}, [0]) is None
+def _rendered(spec_clips, size=56, cap=25):
+    """Whole clips rendered and face-cropped, as the test sets on disk hold them."""
+    from emoprobe.data.synth.crop import RENDER_SIZE, face_crop
+
+    out = []
+    for c in spec_clips:
+        clip = generate_clip(**dict(c, num_frames=min(c["num_frames"], cap)), size=RENDER_SIZE)
+        out.append({**clip, "frames": face_crop(clip["frames"], size)})
+    return out
 
 
 def _tiny_pool(vlm, clips=11, seed=0):
     from emoprobe.data.synth.generate import make_dataset_spec
 
     spec = make_dataset_spec("balanced", clips, seed=seed, dataset="mafw")
-    rendered = qwen.render_clips(spec["clips"], 56, 25)
-    return qwen.build_pool(rendered, {"plain": 1, "classify": 1, "caption": 1, "motion": 1}, vlm.processor, seed,
+    return qwen.build_pool(_rendered(spec["clips"]), {"plain": 1, "classify": 1, "caption": 1, "motion": 1}, vlm.processor, seed,
                            None, 0.25)
 
 
@@ -266,7 +270,7 @@ def test_timeline_clips_pool_renders_what_examples_sample(vlm):
 
     spec = make_dataset_spec("balanced", 7, seed=4, dataset="dfew", nuisance=False)
     lazy = qwen.timeline_clips(spec["clips"], 56, 25)
-    full = qwen.render_clips(spec["clips"], 56, 25)
+    full = _rendered(spec["clips"])
     assert "frames" not in lazy[0] and lazy[0]["num_frames"] == full[0]["num_frames"]
     assert np.array_equal(lazy[0]["aus"], full[0]["aus"])
     idx = [0, 12, 24]

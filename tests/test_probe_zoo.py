@@ -63,7 +63,9 @@ def test_summarize_splits_micro_by_capture():
             {"label": "fear", "prediction": "neutral", "kind": "micro", "event_sampled": False},
             {"label": "fear", "prediction": "fear", "kind": "micro", "event_sampled": False},
             {"label": "neutral", "prediction": None, "kind": "none", "event_sampled": None}]
-    s = zoo.summarize(rows)
+    from emoprobe.findings import summarize
+
+    s = summarize(rows, zoo.LABELS)
     assert s["micro_sampled_n"] == 1 and s["micro_sampled_accuracy"] == 1.0
     assert s["micro_missed_n"] == 2 and s["micro_missed_accuracy"] == 0.5
     assert s["unparsed_rate"] == 0.25
@@ -89,27 +91,36 @@ def smoke_cache(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", zoo.list_models())
-def test_every_model_trains_saves_loads_and_predicts(name, smoke_cache):
+def test_every_model_trains_saves_loads_and_predicts(name, smoke_cache, tmp_path):
+    """Each zoo model is a checkpoint folder that the engine loads like a hub model and asks about the smoke
+    test set written on disk in the DFEW layout."""
+    from emoprobe.data import load
+    from emoprobe.evaluate import evaluate, read_predictions
     from emoprobe.parse import OUTCOMES
-    from emoprobe.probe.qwen import evaluate_probe
+    from emoprobe.probe import testsets
 
     logs = []
     path = zoo.get(name, "smoke", cache_dir=smoke_cache, progress=False, log=logs.append)
     assert path.is_dir() and (path / "config.json").exists()
     assert (path.parent / "meta.json").exists() and (path.parent / "history.json").exists()
-    test = zoo.test_clips("smoke")[:3]
-    if zoo.MODELS[name]["kind"] == "videomae":
-        rows = zoo.predict_videomae(path, test)
-        assert all(r["prediction"] in zoo.LABELS for r in rows)
-    else:
+    records = load("dfew", testsets.folder("smoke", cache_dir=tmp_path / "sets"), fold=testsets.FOLD)[:3]
+    vlm = zoo.MODELS[name]["kind"] != "videomae"
+    if vlm:
         for f in ("tokenizer.json", "processor_config.json", "chat_template.jinja", "generation_config.json"):
             assert (path / f).exists(), f
-        rows = evaluate_probe(path, test, sampler="uniform", sampler_params={"num_samples": 8}, labels=zoo.LABELS)
-        for r in rows:
-            # the answer went through HFBackend and the parser; a smoke model's text is usually not a label yet
-            assert isinstance(r["raw_output"], str)
-            assert r["outcome"] in OUTCOMES
-            assert r["prediction"] is None or r["prediction"] in zoo.LABELS
+    else:
+        assert (path / "preprocessor_config.json").exists()  # its image processor travels with the weights
+    summary = evaluate(records, model=str(path), sampler="uniform" if vlm else None,
+                       sampler_params={"num_samples": 8} if vlm else None, out_dir=tmp_path / "run",
+                       dataset="dfew", cache=False, progress=False)
+    rows = list(read_predictions(tmp_path / "run" / "predictions.jsonl").values())
+    assert summary["counts"]["rows"] == 3 and summary["backend"] == ("hf" if vlm else "video_classifier")
+    for r in rows:
+        assert isinstance(r["raw_output"], str) and r["outcome"] in OUTCOMES
+        assert r["prediction"] is None or r["prediction"] in zoo.LABELS
+        assert len(r["frame_indices"]) == (8 if vlm else 16) and r["kind"] in ("macro", "micro", "none")
+    if not vlm:  # a classifier always names a class
+        assert all(r["outcome"] == "parsed" for r in rows)
     # a second call trains nothing
     logs.clear()
     assert zoo.get(name, "smoke", cache_dir=smoke_cache, progress=False, log=logs.append) == path
