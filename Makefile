@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 
 .PHONY: help book test test-fast lab benchmarks clean env
 help:
-	@echo "make book [PROFILE=smoke|quick|paper]  execute the notebooks and build the book into _build/html"
+	@echo "make book [PROFILE=smoke|quick|paper|rehearsal]  execute the notebooks and build the book into _build/html"
 	@echo "make test                             run every test (includes executing the smoke book)"
 	@echo "make test-fast                        run the tests not marked slow"
 	@echo "make lab                              start JupyterLab on the notebooks"

@@ -27,7 +27,7 @@ def test_runs_file_matches_notebook_parameters(entry):
     nb = nbformat.read(ROOT / entry["path"], as_version=4)
     names = _parameters_cell(nb)
     assert "profile" in names
-    assert set(entry["profiles"]) == {"smoke", "quick", "paper"}
+    assert set(entry["profiles"]) == {"smoke", "quick", "paper", "rehearsal"}
     for profile, params in entry["profiles"].items():
         unknown = set(params or {}) - names
         assert not unknown, f"runs.yml sets {unknown} for {profile}, which the parameters cell does not define"

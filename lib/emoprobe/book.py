@@ -24,7 +24,7 @@ import yaml
 
 import emoprobe
 
-PROFILES = ("smoke", "quick", "paper")
+PROFILES = ("smoke", "quick", "paper", "rehearsal")
 LIB_DIR = Path(emoprobe.__file__).resolve().parent
 
 
@@ -246,7 +246,7 @@ def _run_command(args) -> int:
 
 def add_command(sub) -> None:
     p = sub.add_parser("book", help="execute the notebooks of a profile (runs.yml) and build the book")
-    p.add_argument("--profile", default="quick", help="smoke | quick | paper (default: quick)")
+    p.add_argument("--profile", default="quick", help="smoke | quick | paper | rehearsal (default: quick)")
     p.add_argument("--only", nargs="+", metavar="NAME", help="execute only these notebooks")
     p.add_argument("--force", action="store_true", help="re-execute even if nothing changed")
     p.add_argument("--no-build", action="store_true", help="execute the notebooks but do not render")

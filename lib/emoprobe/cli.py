@@ -1,4 +1,4 @@
-"""Command line: ``emoprobe synth | train | eval | score | budget | book``.
+"""Command line: ``emoprobe synth | train | eval | finetune | score | budget | book``.
 
 Each subcommand lives beside the code it drives: the module listed in ``COMMANDS`` exposes
 ``add_command(subparsers)``, which adds its parser and sets ``func`` (returns an exit code). Modules are
@@ -16,6 +16,7 @@ COMMANDS = {
     "synth": "emoprobe.data.synth.cli",
     "train": "emoprobe.probe.cli",
     "eval": "emoprobe.eval_cli",
+    "finetune": "emoprobe.finetune",
     "score": "emoprobe.score",
     "budget": "emoprobe.budget",
     "book": "emoprobe.book",

@@ -21,7 +21,7 @@ import numpy as np
 from emoprobe import metrics
 from emoprobe.rows import predicted
 
-__all__ = ["predictions", "predicted", "score", "paired_delta", "summarize", "verdict", "VERDICTS"]
+__all__ = ["predictions", "finetuned", "predicted", "score", "paired_delta", "summarize", "verdict", "VERDICTS"]
 
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
             "not testable here": "note"}
@@ -75,6 +75,29 @@ def predictions(model, *, dataset: str, data_root, fold: int | None = 1, split: 
     rows = read_predictions(out / "predictions.jsonl")
     ids = [str(r["id"]) for r in records][:limit] if limit else [str(r["id"]) for r in records]
     return [rows[i] for i in ids if i in rows]
+
+
+def finetuned(model, *, dataset: str, data_root, fold: int | None = 1, split: str = "train",
+              class_sampler: str = "instance", steps: int = 200, batch_size: int = 4, lr: float = 1e-4,
+              seed: int = 0, sampler=None, sampler_params: dict | None = None, device=None, dtype=None) -> str:
+    """The folder of ``model`` fine-tuned (LoRA, emoprobe.finetune) on a split with ``class_sampler``; trained
+    on first use, resumed if interrupted, reused afterwards (keyed by every argument and the training code)."""
+    from emoprobe.data import load
+    from emoprobe.finetune import FinetuneConfig, finetune
+    from emoprobe.probe.training import canonical_json, code_hash, sha256
+    from emoprobe.sources import resolve_model, resolve_root, short_name
+
+    cfg = FinetuneConfig(class_sampler=class_sampler, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                         sampler=sampler, sampler_params=dict(sampler_params or {}))
+    resolved, root = resolve_model(model, seed=seed), resolve_root(data_root)
+    key = sha256(canonical_json({"model": resolved, "dataset": dataset, "root": str(root), "fold": fold,
+                                 "split": split, "config": cfg.__dict__,
+                                 "code": code_hash(("finetune.py", "vlm/hf.py", "prompts.py", "samplers/*.py"))}))
+    out = _runs_dir().parent / "finetunes" / f"{short_name(model).replace(':', '-')}-{class_sampler}-{key[:16]}"
+    if not (out / "model" / "config.json").is_file():
+        finetune(load(dataset, root, split=split, fold=fold), resolved, out, cfg, dataset=dataset, device=device,
+                 dtype=dtype, progress=False)
+    return str(out / "model")
 
 
 def score(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:

@@ -1,7 +1,9 @@
 """Names of models and dataset roots, resolved to what the backends and loaders open.
 
-A model is a registered name (emoprobe.vlm.registry), a local checkpoint folder, or a probe model
-``probe:<profile>/<name>`` (emoprobe.probe.zoo: trained on first use, then a checkpoint folder like any other).
+A model is a registered name (emoprobe.vlm.registry), a local checkpoint folder, a probe model
+``probe:<profile>/<name>`` (emoprobe.probe.zoo: trained on first use, then a checkpoint folder like any other),
+or ``tiny:<family>``: a random-weight model of a real family (emoprobe.vlm.tiny), built on first use, with which
+the offline ``rehearsal`` profile runs the paper profile's exact code path.
 A dataset root is a folder, or a probe test set ``probe:<profile>/<test set>`` (emoprobe.probe.testsets:
 written on first use in the real DFEW or MAFW layout). Everything after resolution is the same code path: the
 loaders read the folder, the backends load the checkpoint.
@@ -9,9 +11,10 @@ loaders read the folder, the backends load the checkpoint.
 
 from __future__ import annotations
 
-__all__ = ["PROBE", "is_probe", "split", "resolve_model", "resolve_root", "short_name"]
+__all__ = ["PROBE", "TINY", "is_probe", "split", "resolve_model", "resolve_root", "short_name"]
 
 PROBE = "probe:"
+TINY = "tiny:"
 
 
 def is_probe(name) -> bool:
@@ -28,7 +31,9 @@ def split(name: str) -> tuple[str, str]:
 
 
 def resolve_model(name, seed: int = 0, progress: bool = False) -> str:
-    """A probe model's checkpoint folder (trained if needed); any other name is returned unchanged."""
+    """A probe model's or tiny model's checkpoint folder (built if needed); other names are returned unchanged."""
+    if isinstance(name, str) and name.startswith(TINY):
+        return str(_tiny(name[len(TINY):]))
     if not is_probe(name):
         return str(name)
     from emoprobe.probe import zoo
@@ -39,6 +44,18 @@ def resolve_model(name, seed: int = 0, progress: bool = False) -> str:
     if (entry / "meta.json").is_file():
         return str(entry / "model")
     return str(zoo.get(model, profile, seed=seed, progress=progress))
+
+
+def _tiny(family: str):
+    from emoprobe.probe import zoo
+    from emoprobe.probe.training import code_hash
+    from emoprobe.vlm.tiny import TINY_BUILDERS, build_tiny
+
+    if family not in TINY_BUILDERS:
+        raise ValueError(f"tiny:{family}: expected one of {', '.join('tiny:' + f for f in sorted(TINY_BUILDERS))}")
+    # keyed by the builders' code, so a changed builder never reuses an old folder
+    folder = zoo.default_cache_dir().parent / "tiny" / f"{family}-{code_hash(('vlm/tiny*.py',))[:12]}"
+    return build_tiny(family, folder)
 
 
 def resolve_root(root, progress: bool = False) -> str | None:
@@ -58,4 +75,6 @@ def short_name(name) -> str:
     name = str(name)
     if is_probe(name):
         return split(name)[1]
+    if name.startswith(TINY):
+        return name
     return Path(name).name if ("/" in name and Path(name).exists()) else name

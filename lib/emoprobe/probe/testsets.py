@@ -20,21 +20,35 @@ from pathlib import Path
 
 from emoprobe.probe import zoo
 
-__all__ = ["FOLD", "folder", "dataset_of"]
+__all__ = ["FOLD", "folder", "dataset_of", "pool"]
 
-FOLD = 1  # every clip of a probe test set is in this fold's test list
+FOLD = 1  # every clip of a probe test set is in this fold's test list (of a training set, in its training list)
 CODE_FILES = ("data/synth/*.py", "probe/testsets.py")
 
 
-def dataset_of(profile: str) -> str:
-    return zoo.dataset(profile)
+def pool(profile: str, test_set: str) -> dict:
+    """The pool config of ``test_set``: a name of emoprobe.probe.zoo.TEST_SETS, or ``train`` (the fine-tunes'
+    long-tailed training split), optionally ``@<dataset>`` to write it in another dataset's layout and label set
+    (``test@mafw``: MAFW's 11 classes, balanced)."""
+    name, _, layout = test_set.partition("@")
+    # the training split is the pool the zoo's fine-tunes train on (a public config of the zoo)
+    out = zoo.config("vlm-ft-instance", profile)["pool"] if name == "train" else zoo.test_pool(profile, name)
+    if layout:
+        if layout not in ("dfew", "mafw"):
+            raise ValueError(f"test set {test_set!r}: expected a layout of dfew or mafw after '@', got {layout!r}")
+        out = {**out, "dataset": layout}
+    return out
 
 
-def _key(profile: str, test_set: str) -> str:
+def dataset_of(profile: str, test_set: str = "test") -> str:
+    """The dataset (layout and label set) a probe test set is written as."""
+    return pool(profile, test_set)["dataset"]
+
+
+def _key(config: dict) -> str:
     from emoprobe.probe.training import canonical_json, code_hash, sha256
 
-    return sha256(canonical_json({"pool": zoo.test_pool(profile, test_set), "size": zoo.FRAME_SIZE,
-                                  "code": code_hash(CODE_FILES)}))[:16]
+    return sha256(canonical_json({"pool": config, "size": zoo.FRAME_SIZE, "code": code_hash(CODE_FILES)}))[:16]
 
 
 def folder(profile: str = "quick", test_set: str = "test", cache_dir=None, workers: int = 1,
@@ -43,15 +57,16 @@ def folder(profile: str = "quick", test_set: str = "test", cache_dir=None, worke
     from emoprobe.data.synth.crop import RENDER_SIZE
     from emoprobe.data.synth.writers import write_dataset
 
-    pool = zoo.test_pool(profile, test_set)
+    config = pool(profile, test_set)
     base = Path(cache_dir) if cache_dir is not None else zoo.default_cache_dir().parent / "datasets"
-    root = base / f"{profile}-{test_set}-{_key(profile, test_set)}"
+    root = base / f"{profile}-{test_set.replace('@', '-')}-{_key(config)}"
     if (root / "probe_config.json").is_file():
         return root
-    spec = zoo.make_spec(pool)
-    cap = pool.get("max_frames")
+    spec = zoo.make_spec(config)
+    cap = config.get("max_frames")
     for clip in spec["clips"]:
-        clip["fold"] = FOLD
+        # a test set is fold FOLD's test list; a training set its training list (any other fold number)
+        clip["fold"] = FOLD + 1 if test_set.partition("@")[0] == "train" else FOLD
         if cap:
             clip["num_frames"] = int(min(clip["num_frames"], cap))
     tmp = base / f".tmp-{root.name}-{os.getpid()}"
