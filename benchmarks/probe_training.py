@@ -3,7 +3,8 @@ total against the 15-minute budget, then a warm rerun (target: 0 trainings).
 
     python benchmarks/probe_training.py [--profile quick] [--scores results.json] [--keep DIR] [--extra-seeds 1 2]
 
-``--scores`` also scores every model on the profile's held-out balanced test set (macro-F1, per-class recall,
+``--scores`` also scores every model on the profile's held-out balanced test set, read from disk through
+emoprobe.evaluate like any dataset (macro-F1, per-class recall,
 prediction shares, micro-expression accuracy when the sampled frames caught / missed the event) and writes them
 as JSON. ``--extra-seeds`` then trains and scores the whole zoo again for each of these seeds (untimed) and
 prints every model's held-out macro-F1 as mean and standard deviation over all seeds. The CPU is whatever this machine gives now: the number of torch threads and the load average are
@@ -24,9 +25,30 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 BUDGET_S = 15 * 60
 
 
+def score(name, profile, cache, seed, class_order="fixed"):
+    """A zoo model's held-out scores, through the one engine on the profile's test set written on disk (VLMs:
+    8 uniform frames; VideoMAE: its 16 segment centres); emoprobe.findings.summarize plus the rows."""
+    from emoprobe.data import load
+    from emoprobe.evaluate import evaluate, read_predictions
+    from emoprobe.findings import summarize
+    from emoprobe.probe import testsets, zoo
+
+    path = zoo.get(name, profile, cache_dir=cache, seed=seed, progress=False)
+    vlm = zoo.MODELS[name]["kind"] != "videomae"
+    dataset = zoo.dataset(profile)
+    records = load(dataset, testsets.folder(profile), fold=testsets.FOLD)
+    with tempfile.TemporaryDirectory() as out:
+        evaluate(records, model=str(path), sampler="uniform" if vlm else None,
+                 sampler_params={"num_samples": 8} if vlm else None, out_dir=out, dataset=dataset, cache=False,
+                 progress=False, class_order=class_order, seed=seed, batch_size=16, max_new_tokens=12)
+        rows = list(read_predictions(os.path.join(out, "predictions.jsonl")).values())
+    return {**summarize(rows, zoo.labels(profile)), "rows": rows}
+
+
 def main(argv=None) -> int:
     import torch
 
+    from emoprobe.findings import summarize
     from emoprobe.probe import zoo
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,6 +58,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--extra-seeds", type=int, nargs="*", default=[],
                     help="also train and score the zoo with these seeds (needs --scores)")
+    ap.add_argument("--class-order", default="fixed", choices=["fixed", "shuffled"],
+                    help="candidate order of the held-out questions (the book's default is fixed)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(2)
@@ -75,12 +99,12 @@ def main(argv=None) -> int:
                                                                  "drawn_label_share", "drawn_micro_share",
                                                                  "pool_seconds")}
             results["histories"][name]["loss_first_last"] = [h["loss"][:20], h["loss"][-20:]]
-            s = zoo.score(name, args.profile, cache_dir=cache, seed=args.seed)
+            s = score(name, args.profile, cache, args.seed, args.class_order)
             s["rows"] = [{k: r.get(k) for k in ("id", "label", "kind", "prediction", "raw_output", "event_sampled")}
                          for r in s["rows"]]
             results["scores"][name] = s
             macro_rows = [r for r in s["rows"] if r["kind"] != "micro"]
-            s["non_micro"] = {k: v for k, v in zoo.summarize(macro_rows, zoo.labels(args.profile)).items()
+            s["non_micro"] = {k: v for k, v in summarize(macro_rows, zoo.labels(args.profile)).items()
                               if k in ("n", "macro_f1", "war", "uar", "head_share", "predicted_share")}
 
             def fmt(x):
@@ -95,7 +119,7 @@ def main(argv=None) -> int:
             print(f"seed {seed}:", flush=True)
             seeds[seed] = {}
             for name in zoo.list_models():
-                seeds[seed][name] = zoo.score(name, args.profile, cache_dir=cache, seed=seed)["macro_f1"]
+                seeds[seed][name] = score(name, args.profile, cache, seed, args.class_order)["macro_f1"]
                 print(f"  {name:20s} macro-F1 {seeds[seed][name]:.3f}", flush=True)
         if len(seeds) > 1:
             import numpy as np

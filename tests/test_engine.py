@@ -1,8 +1,6 @@
 """The one engine: every condition through the same evaluate() call, on a tiny real-architecture VLM and on
 probe checkpoints read from a probe test set on disk; the budget rule, MSCE text and the paper preflight."""
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
