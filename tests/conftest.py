@@ -28,3 +28,14 @@ def smoke_book(tmp_path_factory):
     return {"root": root, "html": html, "logs": logs}
 
 
+
+
+@pytest.fixture(scope="session")
+def rehearsal_book(tmp_path_factory):
+    """The whole book executed in the rehearsal profile (the paper profile's code path on tiny random-weight
+    models of every family) and rendered, in a scratch copy of the repository."""
+    root = tmp_path_factory.mktemp("rehearsal")
+    _copy_sources(root)
+    logs = []
+    html = make_book(profile="rehearsal", root=root, log=logs.append)
+    return {"root": root, "html": html, "logs": logs}
