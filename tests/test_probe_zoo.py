@@ -64,8 +64,9 @@ def test_summarize_splits_micro_by_capture():
             {"label": "fear", "prediction": "fear", "kind": "micro", "event_sampled": False},
             {"label": "neutral", "prediction": None, "kind": "none", "event_sampled": None}]
     from emoprobe.findings import summarize
+    from emoprobe.labels import LABEL_SETS
 
-    s = summarize(rows, zoo.LABELS)
+    s = summarize(rows, LABEL_SETS["mafw"])
     assert s["micro_sampled_n"] == 1 and s["micro_sampled_accuracy"] == 1.0
     assert s["micro_missed_n"] == 2 and s["micro_missed_accuracy"] == 0.5
     assert s["unparsed_rate"] == 0.25
