@@ -77,4 +77,10 @@ def short_name(name) -> str:
         return split(name)[1]
     if name.startswith(TINY):
         return name
-    return Path(name).name if ("/" in name and Path(name).exists()) else name
+    if "/" not in name or not Path(name).exists():
+        return name
+    # checkpoint folders end in .../<name>/<cache key>/model (the zoo) or .../<run>/model (emoprobe finetune)
+    parts = [p for p in Path(name).resolve().parts if p != "model"]
+    while len(parts) > 1 and len(parts[-1]) == 16 and all(c in "0123456789abcdef" for c in parts[-1]):
+        parts.pop()
+    return parts[-1]
