@@ -56,11 +56,13 @@ def event_sampled(event: dict | None, indices) -> bool | None:
     return bool(np.any((idx >= event["onset_frame"]) & (idx <= event["offset_frame"])))
 
 
-def _make_backend(model, backend_params, device=None, dtype=None):
+def _make_backend(model, backend_params, device=None, dtype=None, batch_size=None):
     from emoprobe.sources import resolve_model
     from emoprobe.vlm.registry import ModelSpec, get_model
 
     params = dict(backend_params or {})
+    if batch_size:
+        params.setdefault("batch_size", int(batch_size))
     if isinstance(model, (str, os.PathLike)):
         model = get_model(resolve_model(str(model)))
     if isinstance(model, ModelSpec):
@@ -268,6 +270,7 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
     labels : class names; None -> the dataset's label set, else the sorted labels of the records.
     cache : True (``$EMOPROBE_CACHE_DIR`` or ``~/.cache/emoprobe``), a file path, or False.
     device, dtype : for local models (default: CUDA with bfloat16 when present, else CPU float32).
+    batch_size : clips per batch, and the backend's batch size unless ``backend_params`` sets one.
 
     Returns the summary dict (also written to ``summary.json``).
     """
@@ -298,7 +301,7 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
         labels = list(LABEL_SETS[dataset]) if dataset in LABEL_SETS else sorted({str(_get(r, "label")) for r in records})
     labels = [str(x) for x in labels]
 
-    spec, backend = _make_backend(model, backend_params, device, dtype)
+    spec, backend = _make_backend(model, backend_params, device, dtype, batch_size)
     smp = _make_sampler(sampler, sampler_params, spec)
     if hasattr(backend, "labels") and callable(backend.labels):  # a classifier: its label map must fit
         from emoprobe.vlm.video_classifier import check_labels
@@ -309,7 +312,7 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
         raise ValueError(f"visual_tokens: backend {type(backend).__name__} has no visual-token budget rule")
     stage1 = backend
     if context == "msce" and context_model is not None:
-        stage1 = _make_backend(context_model, None, device, dtype)[1]
+        stage1 = _make_backend(context_model, None, device, dtype, batch_size)[1]
     identity, generation = backend.identity(), backend.generation_params(max_new_tokens, temperature)
     store = None
     if cache and is_deterministic(generation):
