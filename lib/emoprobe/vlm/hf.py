@@ -240,8 +240,11 @@ class HFBackend:
                     over[k] = int(getattr(vp, k))
         else:
             vision = getattr(self.model_.config, "vision_config", None)
-            if isinstance(getattr(vision, "patch_size", None), int):
-                over["patch_size"] = int(vision.patch_size)
+            patch = getattr(vision, "patch_size", None)
+            if isinstance(patch, (list, tuple)) and len(set(patch)) == 1:
+                patch = patch[0]  # InternVLVisionConfig stores (height, width); a square patch is one number
+            if isinstance(patch, int):
+                over["patch_size"] = int(patch)
             crop = (self.video_kwargs or {}).get("crop_size") or getattr(vp, "crop_size", None) or getattr(vp, "size", None)
             side = _side(crop)
             if side:

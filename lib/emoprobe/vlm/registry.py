@@ -214,10 +214,11 @@ def get_model(name_or_path: str, **overrides) -> ModelSpec:
         family = family_from_config(folder)
         model_type = json.loads((folder / "config.json").read_text()).get("model_type")
         params = _budget_sampler(family) if family else {}
-        model_class = ("Qwen2_5OmniThinkerForConditionalGeneration" if model_type == "qwen2_5_omni"
-                       else "AutoModelForImageTextToText")
+        omni = model_type in ("qwen2_5_omni", "qwen2_5_omni_thinker")
+        # a full Omni checkpoint or its saved thinker (the tiny one): either way only the thinker generates text
+        model_class = "Qwen2_5OmniThinkerForConditionalGeneration" if omni else "AutoModelForImageTextToText"
         spec = ModelSpec(name=folder.name, repo_id=str(folder), family=family, model_class=model_class,
-                         pass_fps=model_type in ("qwen2_5_omni", "qwen2_5_omni_thinker"),
+                         pass_fps=omni,
                          notes=f"Local folder (model_type {model_type!r}); processor settings as saved there.",
                          **params)
     else:

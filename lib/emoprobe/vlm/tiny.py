@@ -1,14 +1,20 @@
-"""Tiny random-weight VLMs with real architectures, built offline, for TESTS ONLY.
+"""Tiny random-weight VLMs with real architectures, built offline, for tests and the offline rehearsal.
 
 Each builder writes a folder that `transformers` loads exactly like a hub checkpoint (config, safetensors
 weights, a tokenizer trained here with the `tokenizers` library, the official processor classes with explicit
-pixel limits, and a chat template), so `emoprobe.vlm.hf` and `transformers serve` exercise the same code
-path they use for Qwen2.5-VL-7B. The weights are random: the text they generate is noise, but it is
-deterministic, and the visual-token bookkeeping is the real one.
+pixel limits, and a chat template that writes the family's own placeholder tokens), so `emoprobe.vlm.hf` and
+`transformers serve` exercise the same code path they use for the 7B checkpoints. The weights are random: the
+text they generate is noise, but it is deterministic, and the visual-token bookkeeping is the real one. That
+is why the book's offline ``rehearsal`` profile runs the paper profile's exact code path on these models
+(``tiny:<family>`` in `emoprobe.sources`): every step runs, no number it prints means anything.
 
-Facts behind the settings (reference/probe-recipe.md): ``mrope_section`` must sum to head_dim / 2; the default
-image/video processor sizes upscale small frames, so min/max pixels are set explicitly; eos is
-``<|im_end|>`` and pad ``<|endoftext|>`` with left padding.
+One builder per budget family of `emoprobe.budget` (`TINY_BUILDERS`): Qwen2-VL and LLaVA-NeXT-Video here,
+Qwen2.5-VL, Qwen3-VL and Qwen2.5-Omni in `emoprobe.vlm.tiny_qwen`, InternVL3, Video-LLaVA and LLaVA-OneVision
+in `emoprobe.vlm.tiny_llava`; they share the tokenizer, seeding and saving helpers below.
+
+Facts behind the settings: Qwen's ``mrope_section`` must sum to head_dim / 2; the default image/video
+processor sizes upscale small frames, so min/max pixels are set explicitly; eos is ``<|im_end|>`` and pad
+``<|endoftext|>`` with left padding.
 """
 
 from __future__ import annotations
@@ -89,7 +95,7 @@ def _finish(model, processor, folder: Path, generation: dict):
     model.generation_config = GenerationConfig(do_sample=False, **generation)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
-    # a marker so nobody mistakes the folder for a trained model
+    # a marker so nobody mistakes the folder for a trained model (tests and the rehearsal only, never scores)
     (folder / "EMOPROBE_TINY.json").write_text(json.dumps({"random_weights": True, "tests_only": True}) + "\n")
     return folder
 
@@ -112,7 +118,7 @@ def tiny_qwen2_vl(folder, seed: int = 0, hidden: int = 32, patch_size: int = 14,
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
     heads = 2
     head_dim = hidden // heads
-    # mrope_section sums to head_dim / 2 (reference/probe-recipe.md)
+    # mrope_section sums to head_dim / 2
     half = head_dim // 2
     mrope = [half - 2 * (half // 3), half // 3, half // 3]
     config = Qwen2VLConfig(
@@ -196,3 +202,13 @@ def build_tiny(family: str, folder, seed: int = 0, **params) -> Path:
         return folder
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return builder(folder, seed=seed, **params)
+
+
+# The other families live in their own modules, which import the helpers above; registered last so the
+# import finds this module complete.
+from emoprobe.vlm.tiny_llava import tiny_internvl3, tiny_llava_onevision, tiny_video_llava  # noqa: E402
+from emoprobe.vlm.tiny_qwen import tiny_qwen2_5_omni, tiny_qwen2_5_vl, tiny_qwen3_vl  # noqa: E402
+
+TINY_BUILDERS.update({"qwen2.5-vl": tiny_qwen2_5_vl, "qwen3-vl": tiny_qwen3_vl, "qwen2.5-omni": tiny_qwen2_5_omni,
+                      "internvl3": tiny_internvl3, "video-llava": tiny_video_llava,
+                      "llava-onevision": tiny_llava_onevision})
