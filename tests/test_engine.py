@@ -186,3 +186,45 @@ def test_paper_book_without_data_stops_with_one_message_and_no_traceback():
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "nothing was run" in proc.stderr and "data_root is not set" in proc.stderr
 
+
+
+class Recording:
+    """A real backend, recording the requests it is asked (to see what the model is told)."""
+
+    def __init__(self, backend):
+        self.backend, self.requests = backend, []
+        self.batch_size = 1
+
+    def identity(self):
+        return self.backend.identity()
+
+    def generation_params(self, *a, **k):
+        return self.backend.generation_params(*a, **k)
+
+    def budget_family(self):
+        return self.backend.budget_family()
+
+    def generate(self, requests, **kw):
+        self.requests += list(requests)
+        return self.backend.generate(requests, **kw)
+
+
+def test_qwen3_vl_is_told_an_ordinary_clip_when_frames_are_shuffled(clips, tmp_path):
+    """Qwen3-VL writes '<t seconds>' before each frame from the metadata we pass: under shuffling the text
+    it reads has the sample's timestamps in increasing order, while the pixels are out of order."""
+    import re
+
+    from emoprobe.vlm.hf import HFBackend
+    from emoprobe.vlm.tiny import build_tiny
+
+    backend = Recording(HFBackend(str(build_tiny("qwen3-vl", tmp_path / "qwen3")), max_new_tokens=2))
+    evaluate(clips, model=backend, sampler="uniform", sampler_params={"num_samples": 6, "shuffle": True},
+             out_dir=tmp_path / "run", labels=CLIP_LABELS, cache=False, progress=False)
+    rows = {r["id"]: r for r in _rows(tmp_path / "run")}
+    for req in backend.requests:
+        row = rows[req.request_id]
+        text = backend.backend.processor_.batch_decode(backend.backend.build_inputs([req])["input_ids"])[0]
+        stamps = [float(x) for x in re.findall(r"<([0-9.]+) seconds>", text)]
+        assert stamps and stamps == sorted(stamps)
+        assert row["timestamps"] != sorted(row["timestamps"])  # the frames themselves were shuffled
+        assert req.frame_indices == sorted(row["frame_indices"])
