@@ -1,6 +1,8 @@
 """The one engine: every condition through the same evaluate() call, on a tiny real-architecture VLM and on
 probe checkpoints read from a probe test set on disk; the budget rule, MSCE text and the paper preflight."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -111,7 +113,7 @@ def probe_data(tmp_path_factory):
     vision = zoo.get("videomae", "smoke", cache_dir=cache / "models", progress=False)
     root = testsets.folder("smoke", cache_dir=cache / "datasets")
     assert os.path.isdir(root / "Clip" / "jpg_256")  # DFEW's layout, read by the DFEW loader
-    return {"vlm": vlm, "vision": vision, "records": load("dfew", root, fold=testsets.FOLD)}
+    return {"vlm": vlm, "vision": vision, "records": load("dfew", root, fold=testsets.FOLD), "cache": cache}
 
 
 @pytest.mark.slow
@@ -159,6 +161,25 @@ def test_video_classifier_backend_and_its_label_map(probe_data, tmp_path):
     with pytest.raises(ValueError, match="budget rule"):
         evaluate(records, model=str(probe_data["vision"]), out_dir=tmp_path / "x", dataset="dfew", visual_tokens=16,
                  cache=False, progress=False)
+
+
+@pytest.mark.slow
+def test_cli_eval_runs_probe_names_through_the_same_engine(probe_data, tmp_path, monkeypatch, capsys):
+    from emoprobe.cli import main
+
+    monkeypatch.setenv("EMOPROBE_CACHE_DIR", str(probe_data["cache"]))
+    out = tmp_path / "cli"
+    assert main(["eval", "--model", "probe:smoke/videomae", "--data", "dfew", "--root", "probe:smoke/test",
+                 "--fold", "1", "--shuffle", "--out", str(out), "--no-cache", "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["backend"] == "video_classifier" and summary["conditions"]["shuffle"] is True
+    assert summary["counts"]["rows"] == len(probe_data["records"])
+    assert main(["eval", "--model", "probe:smoke/vlm-prior1", "--data", "dfew", "--root", "probe:smoke/test",
+                 "--fold", "1", "--sampler", "keyframes", "--context", "oracle", "--shuffle-context",
+                 "--out", str(tmp_path / "cli2"), "--no-cache", "--no-progress"]) == 0
+    assert main(["eval", "--model", "probe:nothing", "--data", "dfew", "--root", "probe:smoke/test",
+                 "--out", str(tmp_path / "cli3")]) == 2
+    assert "probe:<profile>/<name>" in capsys.readouterr().err
 
 
 def test_paper_profile_preflight_names_everything_missing(tmp_path):
