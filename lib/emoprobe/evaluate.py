@@ -25,7 +25,7 @@ import inspect
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -125,7 +125,6 @@ class _Run:
     temperature: float
     calls: int = 0
     hits: int = 0
-    counts: dict = field(default_factory=dict)
 
 
 def _cached_generate(run: _Run, backend, identity, items, max_new_tokens):
@@ -183,7 +182,6 @@ def _prepare(run: _Run, rec) -> tuple[dict, object]:
         info = probe(path, fps=_get(rec, "fps"))
         sample = run.sampler.sample(info["num_frames"], info["fps"], rng=clip_rng(run.seed, cid),
                                     frame_times=info["timestamps"])
-        msce.check(run.context, sample.groups)
         indices = [int(i) for i in sample.indices]
         gap_list = msce.gaps(sample) if run.context else []
         wanted = sorted(set(indices).union(*[set(g.tolist()) for g in gap_list]))
@@ -303,6 +301,7 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
 
     spec, backend = _make_backend(model, backend_params, device, dtype, batch_size)
     smp = _make_sampler(sampler, sampler_params, spec)
+    msce.check(context, smp)
     if hasattr(backend, "labels") and callable(backend.labels):  # a classifier: its label map must fit
         from emoprobe.vlm.video_classifier import check_labels
 

@@ -27,11 +27,13 @@ __all__ = ["CONTEXTS", "gaps", "oracle_descriptions", "shuffle_descriptions", "f
 CONTEXTS = (None, "msce", "oracle")
 
 
-def check(context, sample_groups=None) -> None:
+def check(context, sampler=None) -> None:
+    """A known context, and a sampler that gives in-between groups to describe (the ``keyframes`` sampler)."""
     if context not in CONTEXTS:
         raise ValueError(f"context: expected one of {CONTEXTS}, got {context!r}")
-    if context is not None and sample_groups is not None and not sample_groups:
-        raise ValueError(f"context={context!r} needs a sampler with in-between groups (sampler='keyframes')")
+    if context is not None and sampler is not None and getattr(sampler, "name", None) != "keyframes":
+        raise ValueError(f"context={context!r} needs the keyframes sampler (its in-between groups are what stage 1 "
+                         f"describes), got {getattr(sampler, 'name', sampler)!r}")
 
 
 def gaps(sample) -> list[np.ndarray]:
