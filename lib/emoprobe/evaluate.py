@@ -5,8 +5,8 @@ rows, for a hub VLM, a server, a local checkpoint (the probe's included) or a vi
 three steps per batch of clips:
 
 1. ``_prepare`` — sample frame indices (per-clip rng from ``seed`` and the clip id), decode them, apply the
-   conditions of emoprobe.conditions (shuffled presentation, a fixed visual-token budget) and build the MSCE
-   context (emoprobe.msce; stage 1 is a cached call of its own), then render the prompt;
+   conditions of emoprobe.conditions (shuffled presentation, a fixed visual-token budget), build the MSCE
+   context (emoprobe.msce; stage 1 is one cached call for the batch's gaps), then render the prompt;
 2. ``_generate`` — answer every request not in the response cache (emoprobe.cache) in one backend call;
 3. ``_finish`` — parse each answer and append the rows (emoprobe.rows) to ``predictions.jsonl``.
 
@@ -20,7 +20,6 @@ error and listed in the summary; it does not stop the run.
 
 from __future__ import annotations
 
-import datetime as _dt
 import inspect
 import json
 import os
@@ -33,7 +32,7 @@ import numpy as np
 from emoprobe import conditions, msce, provenance
 from emoprobe.cache import ResponseCache, append_jsonl, is_deterministic, make_key, text_hash
 from emoprobe.rows import new_row
-from emoprobe.runfiles import PREDICTIONS, SUMMARY, field as _get, load_records, read_manifest, read_predictions
+from emoprobe.runfiles import PREDICTIONS, SUMMARY, field as _get, load_records, read_manifest, read_predictions, run_summary
 
 __all__ = ["evaluate", "load_records", "read_manifest", "read_predictions", "event_sampled", "default_device",
            "PREDICTIONS", "SUMMARY"]
@@ -166,12 +165,11 @@ def _shown(run: _Run, frames: np.ndarray, indices: list[int]):
     return kept, [indices[int(p)] for p in positions]
 
 
-def _prepare(run: _Run, rec) -> tuple[dict, object]:
-    """One clip's row and request (None when the clip failed before the model)."""
-    from emoprobe import prompts
+def _sample(run: _Run, rec) -> tuple[dict, dict | None]:
+    """Step 1a for one clip: sample, decode, apply the budget and the shuffled presentation; its row and what
+    the next steps need (None when the clip cannot be decoded)."""
     from emoprobe.samplers import clip_rng
     from emoprobe.video import VideoError, probe, read_frames
-    from emoprobe.vlm.base import VLMRequest
 
     cid, path, meta = str(_get(rec, "id")), _get(rec, "path"), _get(rec, "meta") or None
     row = new_row(id=cid, label=_get(rec, "label"), dataset=_get(rec, "dataset", run.dataset), path=str(path),
@@ -199,38 +197,62 @@ def _prepare(run: _Run, rec) -> tuple[dict, object]:
     row.update(frame_indices=indices, timestamps=true_times, presented_timestamps=times,
                shuffled=shuffled, frame_size=list(frames.shape[1:3]), clip_num_frames=int(info["num_frames"]),
                clip_fps=fps, event_sampled=event_sampled((meta or {}).get("event"), indices))
-    if run.context:
-        texts = _descriptions(run, row, path, decoded, at, gap_list, meta)
-        if run.shuffle_context:
-            texts, row["context_shuffled"] = msce.shuffle_descriptions(texts, clip_rng(run.seed, cid + "/context"))
-        row["context"] = msce.format_context(sample, fps, texts)
-    rendered = prompts.render(run.prompt, run.labels, order=run.class_order, seed=run.seed, clip_id=cid,
-                              timestamps=times, context=row["context"])
-    row.update(class_order=rendered["class_order"], template_hash=rendered["template_hash"])
-    req = VLMRequest(prompt=rendered["text"], frames=frames, frame_indices=presented, timestamps=times,
-                     clip_fps=fps, clip_num_frames=int(info["num_frames"]), system=run.system, request_id=cid,
-                     keep_size=run.visual_tokens is not None)
-    key = _key(run, run.identity, rendered["text"], row, path, indices, frames, presented if shuffled else None,
-               run.generation)
-    return row, (key, req, rendered.get("options"))
+    return row, {"path": path, "meta": meta, "sample": sample, "decoded": decoded, "at": at, "gaps": gap_list,
+                 "frames": frames, "presented": presented, "shuffled": shuffled}
 
 
-def _descriptions(run: _Run, row, path, decoded, at, gap_list, meta) -> list[str]:
-    """MSCE stage 1 for one clip: the oracle's words, or the stage-1 model's answers (cached)."""
+def _descriptions(run: _Run, staged) -> dict:
+    """Step 1b, MSCE stage 1 for a batch of clips: clip id -> one description per gap, from the oracle or from
+    the stage-1 model (every gap of the batch in one cached call)."""
     from emoprobe.vlm.base import VLMRequest
 
+    live = [(row, st) for row, st in staged if st is not None]
     if run.context == "oracle":
-        return msce.oracle_descriptions(meta, gap_list, row["id"])
-    text = msce.stage1_prompt()
-    items = []
-    for n, g in enumerate(gap_list):
-        frames, shown = _shown(run, decoded[[at[int(i)] for i in g]], [int(i) for i in g])
-        req = VLMRequest(prompt=text, frames=frames, frame_indices=shown, clip_fps=row["clip_fps"],
-                         clip_num_frames=row["clip_num_frames"], request_id=f"{row['id']}/gap{n}",
-                         keep_size=run.visual_tokens is not None)
-        items.append((_key(run, run.stage1_identity, text, row, path, shown, frames, None, run.generation), req))
+        return {row["id"]: msce.oracle_descriptions(st["meta"], st["gaps"], row["id"]) for row, st in live}
+    text, items, owner = msce.stage1_prompt(), [], []
+    for row, st in live:
+        for n, g in enumerate(st["gaps"]):
+            frames, shown = _shown(run, st["decoded"][[st["at"][int(i)] for i in g]], [int(i) for i in g])
+            req = VLMRequest(prompt=text, frames=frames, frame_indices=shown, clip_fps=row["clip_fps"],
+                             clip_num_frames=row["clip_num_frames"], request_id=f"{row['id']}/gap{n}",
+                             keep_size=run.visual_tokens is not None)
+            items.append((_key(run, run.stage1_identity, text, row, st["path"], shown, frames, None,
+                               run.generation), req))
+            owner.append(row["id"])
     answers = _cached_generate(run, run.stage1, run.stage1_identity, items, max(run.max_new_tokens, 24))
-    return [(a.get("text") or "").strip() or msce.STILL for a in answers]
+    out = {row["id"]: [] for row, _st in live}
+    for cid, a in zip(owner, answers):
+        out[cid].append((a.get("text") or "").strip() or msce.STILL)
+    return out
+
+
+def _request(run: _Run, row: dict, st: dict, texts) -> tuple:
+    """Step 1c: the MSCE context (stage 2), the prompt and the request of one clip, with its cache key."""
+    from emoprobe import prompts
+    from emoprobe.samplers import clip_rng
+    from emoprobe.vlm.base import VLMRequest
+
+    if run.context:
+        if run.shuffle_context:
+            texts, row["context_shuffled"] = msce.shuffle_descriptions(texts, clip_rng(run.seed, row["id"] + "/context"))
+        row["context"] = msce.format_context(st["sample"], row["clip_fps"], texts)
+    rendered = prompts.render(run.prompt, run.labels, order=run.class_order, seed=run.seed, clip_id=row["id"],
+                              timestamps=row["presented_timestamps"], context=row["context"])
+    row.update(class_order=rendered["class_order"], template_hash=rendered["template_hash"])
+    req = VLMRequest(prompt=rendered["text"], frames=st["frames"], frame_indices=st["presented"],
+                     timestamps=row["presented_timestamps"], clip_fps=row["clip_fps"],
+                     clip_num_frames=row["clip_num_frames"], system=run.system, request_id=row["id"],
+                     keep_size=run.visual_tokens is not None)
+    key = _key(run, run.identity, rendered["text"], row, st["path"], row["frame_indices"], st["frames"],
+               st["presented"] if st["shuffled"] else None, run.generation)
+    return key, req, rendered.get("options")
+
+
+def _prepare(run: _Run, records) -> list[tuple[dict, tuple | None]]:
+    """Step 1 for a batch of clips: (row, (cache key, request, lettered options) or None)."""
+    staged = [_sample(run, rec) for rec in records]
+    texts = _descriptions(run, staged) if run.context else {}
+    return [(row, None if st is None else _request(run, row, st, texts.get(row["id"]))) for row, st in staged]
 
 
 def _finish(run: _Run, row: dict, resp: dict, options, parse_fn) -> dict:
@@ -340,7 +362,7 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
 
     with progress_bar(len(todo), f"eval {identity.get('model')}", progress, unit="clip") as bar:
         for start in range(0, len(todo), chunk):
-            prepared = [_prepare(run, rec) for rec in todo[start:start + chunk]]
+            prepared = _prepare(run, todo[start:start + chunk])
             asked = [(i, job) for i, (_row, job) in enumerate(prepared) if job is not None]
             answers = _cached_generate(run, backend, identity, [(k, r) for _i, (k, r, _o) in asked], max_new_tokens)
             rows = [row for row, _job in prepared]
@@ -360,40 +382,7 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
         decoder=decoder, prompt={"id": prompt, "template_hash": template_hash(prompt), "class_order": class_order,
                                  "system_sha256": text_hash(system) if system else None},
         parser_version=PARSER_VERSION, seed=seed, generation=generation, dataset=dataset, labels=labels)
-    summary = _summary(pred_path, ids, labels, prov, run, started)
+    summary = run_summary(pred_path, ids, prov, started, calls=run.calls, hits=run.hits,
+                          cache_path=str(run.store.path) if run.store else None)
     (out / SUMMARY).write_text(json.dumps(summary, indent=2, sort_keys=False, default=str) + "\n")
     return summary
-
-
-def _summary(pred_path, ids, labels, prov, run: _Run, started) -> dict:
-    from emoprobe.metrics import classification_report
-
-    rows_by_id = read_predictions(pred_path)
-    rows = [rows_by_id[i] for i in ids if i in rows_by_id]
-    outcomes: dict = {}
-    for r in rows:
-        outcomes[r.get("outcome")] = outcomes.get(r.get("outcome"), 0) + 1
-    video_errors = [{"id": r["id"], "error": r["error"]} for r in rows if r.get("error_kind") == "video"]
-    backend_errors = [{"id": r["id"], "error": r["error"]} for r in rows if r.get("error_kind") == "backend"]
-    scored = [r for r in rows if not r.get("error")]
-    frames = [len(r.get("frame_indices") or []) for r in scored]
-    counts = {"records": len(ids), "rows": len(rows), "missing": len(ids) - len(rows), "scored": len(scored),
-              "outcomes": outcomes, "video_errors": len(video_errors), "backend_errors": len(backend_errors),
-              "model_calls_this_run": run.calls, "cache_hits_this_run": run.hits,
-              "mean_frames": (sum(frames) / len(frames)) if frames else None}
-    metrics, metrics_error = None, None
-    if scored:
-        try:
-            y_pred = [r.get("prediction") if r.get("outcome") == "parsed" else None for r in scored]
-            metrics = classification_report([str(r["label"]) for r in scored], y_pred, labels)
-        except ValueError as e:
-            metrics_error = str(e)
-    return {
-        **prov, "pixel_budget": {"family": prov["budget_family"], "video_kwargs": prov["model"].get("video_kwargs"),
-                                 "image_kwargs": prov["model"].get("image_kwargs")},
-        "cache": {"path": str(run.store.path) if run.store else None, "used": run.store is not None},
-        "predictions": str(pred_path), "counts": counts, "video_errors": video_errors,
-        "backend_errors": backend_errors, "metrics": metrics, "metrics_error": metrics_error,
-        "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
-        "elapsed_s": round(time.time() - started, 3),
-    }

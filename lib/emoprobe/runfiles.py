@@ -8,11 +8,13 @@ counts, metrics and provenance. Clips come from a dataset loader (emoprobe.data.
 from __future__ import annotations
 
 import csv
+import datetime as _dt
+import time
 from pathlib import Path
 
 from emoprobe.cache import read_jsonl
 
-__all__ = ["PREDICTIONS", "SUMMARY", "read_manifest", "load_records", "read_predictions", "field"]
+__all__ = ["PREDICTIONS", "SUMMARY", "read_manifest", "load_records", "read_predictions", "field", "run_summary"]
 
 PREDICTIONS = "predictions.jsonl"
 SUMMARY = "summary.json"
@@ -82,3 +84,38 @@ def read_predictions(path) -> dict:
         if isinstance(row, dict) and "id" in row:
             out[str(row["id"])] = row
     return out
+
+
+def run_summary(pred_path, ids, prov: dict, started: float, calls: int, hits: int, cache_path) -> dict:
+    """``summary.json``: the provenance block, counts of rows, outcomes and failures, and the metrics."""
+    from emoprobe.metrics import classification_report
+
+    rows_by_id = read_predictions(pred_path)
+    rows = [rows_by_id[i] for i in ids if i in rows_by_id]
+    outcomes: dict = {}
+    for r in rows:
+        outcomes[r.get("outcome")] = outcomes.get(r.get("outcome"), 0) + 1
+    video_errors = [{"id": r["id"], "error": r["error"]} for r in rows if r.get("error_kind") == "video"]
+    backend_errors = [{"id": r["id"], "error": r["error"]} for r in rows if r.get("error_kind") == "backend"]
+    scored = [r for r in rows if not r.get("error")]
+    frames = [len(r.get("frame_indices") or []) for r in scored]
+    counts = {"records": len(ids), "rows": len(rows), "missing": len(ids) - len(rows), "scored": len(scored),
+              "outcomes": outcomes, "video_errors": len(video_errors), "backend_errors": len(backend_errors),
+              "model_calls_this_run": calls, "cache_hits_this_run": hits,
+              "mean_frames": (sum(frames) / len(frames)) if frames else None}
+    metrics, metrics_error = None, None
+    if scored:
+        try:
+            y_pred = [r.get("prediction") if r.get("outcome") == "parsed" else None for r in scored]
+            metrics = classification_report([str(r["label"]) for r in scored], y_pred, prov["labels"])
+        except ValueError as e:
+            metrics_error = str(e)
+    return {
+        **prov, "pixel_budget": {"family": prov["budget_family"], "video_kwargs": prov["model"].get("video_kwargs"),
+                                 "image_kwargs": prov["model"].get("image_kwargs")},
+        "cache": {"path": cache_path, "used": cache_path is not None},
+        "predictions": str(pred_path), "counts": counts, "video_errors": video_errors,
+        "backend_errors": backend_errors, "metrics": metrics, "metrics_error": metrics_error,
+        "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
+        "elapsed_s": round(time.time() - started, 3),
+    }
