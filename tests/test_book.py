@@ -143,7 +143,7 @@ def _verdicts(executed: Path) -> dict:
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             for o in cell.get("outputs", []):
-                m = re.search(r"Verdict: ([a-z ]+?)\n", "".join(o.get("data", {}).get("text/markdown", "")))
+                m = re.search(r"Verdict: ([^\n]+)", "".join(o.get("data", {}).get("text/markdown", "")))
                 if m:
                     out[path.stem] = m.group(1).strip()
     return out
@@ -161,7 +161,10 @@ def test_rehearsal_book_runs_the_paper_path_offline_and_claims_nothing(rehearsal
     findings = [e["name"] for e in RUNS if e["name"].startswith("f")]
     assert set(verdicts) == set(findings)
     for name, status in verdicts.items():
-        assert status == ("reproduced" if name == "f6_micro_sampling" else "not testable here"), (name, status)
+        if name == "f6_micro_sampling":  # arithmetic on clip lengths and sampler rules, no model
+            assert status.startswith("reproduced"), status
+        else:
+            assert status == "not testable here", (name, status)
     families = {"qwen2.5-vl", "qwen3-vl", "internvl3", "llava-next-video", "video-llava", "llava-onevision",
                 "qwen2.5-omni", "qwen2-vl"}
     used = {f for e in RUNS for v in (e["profiles"]["rehearsal"] or {}).values()
