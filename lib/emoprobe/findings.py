@@ -66,7 +66,7 @@ def predictions(model, *, dataset: str, data_root, fold: int | None = 1, split: 
             "context": context, "shuffle_context": shuffle_context, "context_model": context_model,
             "class_order": class_order, "seed": seed, "limit": limit, "code": code_hash(EVAL_CODE_FILES)}
     out = Path(out_root) if out_root is not None else _runs_dir()
-    out = out / f"{short_name(model)}-{sha256(canonical_json(args))[:16]}"
+    out = out / f"{short_name(model).replace(':', '-')}-{sha256(canonical_json(args))[:16]}"
     evaluate(records, model=resolved, sampler=sampler, sampler_params=params, prompt=prompt, out_dir=out,
              limit=limit, seed=seed, dataset=dataset, visual_tokens=visual_tokens, context=context,
              shuffle_context=shuffle_context,
