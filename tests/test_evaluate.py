@@ -107,3 +107,60 @@ def test_manifest_errors(tmp_path, clips):
     with pytest.raises(ValueError, match="unique"):
         evaluate([clips[0], clips[0]], sampler="uniform", model=HFBackend("unused"), out_dir=tmp_path / "o",
                  labels=CLIP_LABELS, cache=False)
+
+
+def test_partial_runs_say_so_in_the_summary_and_the_exit_status(clips, tiny_qwen2_vl, tmp_path, capsys):  # noqa: F811
+    """A listed clip missing on disk and an undecodable one are counted, the score says over how many clips it
+    was computed, and the command exits 3 unless partial results are accepted; a rerun retries the missing clip
+    once it is back."""
+    import shutil
+
+    from emoprobe.data.synth.generate import make_dataset_spec
+    from emoprobe.data.synth.writers import write_dataset
+
+    root = tmp_path / "dfew"
+    spec = make_dataset_spec("balanced", 4, seed=1, dataset="dfew", lengths=12)
+    for c in spec["clips"]:
+        c["fold"] = 1
+    write_dataset(spec, root, size=32, progress=False)
+    gone = root / "Clip" / "jpg_256" / "00002"
+    shutil.move(gone, tmp_path / "00002")
+    (root / "Clip" / "jpg_256" / "00003" / "00003_00001.jpg").write_bytes(b"not a jpeg")
+    args = ["eval", "--model", str(tiny_qwen2_vl), "--data", "dfew", "--root", str(root), "--fold", "1",
+            "--sampler", "uniform", "--sampler-param", "num_samples=2", "--out", str(tmp_path / "out"), "--no-cache",
+            "--max-new-tokens", "2", "--no-progress"]
+    assert main(args) == 3
+    out, err = capsys.readouterr()
+    assert "2 of 4 clips answered; missing on disk 1, undecodable 1" in out and "PARTIAL" in out
+    assert "partial run: 2 of 4 clips were not answered" in err and "Traceback" not in err
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    c = summary["counts"]
+    assert (c["records"], c["scored"], c["missing_on_disk"], c["video_errors"], c["complete"]) == (4, 2, 1, 1, False)
+    assert summary["missing_on_disk"] == ["00002"]
+    assert main(args + ["--allow-partial"]) == 0
+    capsys.readouterr()
+    shutil.move(tmp_path / "00002", gone)  # the clip is back: the rerun answers it
+    main(args)
+    c = json.loads((tmp_path / "out" / "summary.json").read_text())["counts"]
+    assert c["missing_on_disk"] == 0 and c["scored"] == 3
+
+
+def test_a_chapter_never_scores_a_partial_run_silently(tiny_qwen2_vl, tmp_path, monkeypatch):  # noqa: F811
+    from emoprobe import findings
+    from emoprobe.data.synth.generate import make_dataset_spec
+    from emoprobe.data.synth.writers import write_dataset
+
+    monkeypatch.setenv("EMOPROBE_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "dfew"
+    spec = make_dataset_spec("balanced", 3, seed=2, dataset="dfew", lengths=10)
+    for c in spec["clips"]:
+        c["fold"] = 1
+    write_dataset(spec, root, size=32, progress=False)
+    for f in (root / "Clip" / "jpg_256" / "00001").iterdir():
+        f.unlink()
+    (root / "Clip" / "jpg_256" / "00001").rmdir()
+    kw = dict(dataset="dfew", data_root=str(root), sampler="uniform", sampler_params={"num_samples": 2})
+    with pytest.raises(ValueError, match="partial run, 1 of 3 clips not answered"):
+        findings.predictions(str(tiny_qwen2_vl), **kw)
+    rows = findings.predictions(str(tiny_qwen2_vl), allow_partial=True, **kw)
+    assert [r["error_kind"] for r in rows] == ["missing", None, None]

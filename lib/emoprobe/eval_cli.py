@@ -7,7 +7,9 @@ from pathlib import Path
 
 from emoprobe.evaluate import SUMMARY, evaluate, load_records
 
-__all__ = ["add_command"]
+__all__ = ["add_command", "PARTIAL"]
+
+PARTIAL = 3  # exit status of a run in which some listed clips were not answered (errors are 2)
 
 
 def _kv(pairs) -> dict:
@@ -60,6 +62,8 @@ def add_command(subparsers):
     p.add_argument("--concurrency", type=int, default=None, help="openai backend: requests in flight")
     p.add_argument("--backend-param", action="append", default=[], metavar="K=V")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="exit 0 even when some listed clips were missing, undecodable or failed at the backend")
     p.set_defaults(func=_run)
     return p
 
@@ -71,7 +75,7 @@ def _run(args) -> int:
 
     try:
         spec = get_model(resolve_model(args.model, seed=args.seed))
-        records = load_records(args.data, args.root, args.split, args.fold, args.manifest)
+        records = load_records(args.data, args.root, args.split, args.fold, args.manifest, missing="keep")
         labels = None
         if args.labels:
             from emoprobe.labels import LABEL_SETS
@@ -102,11 +106,17 @@ def _run(args) -> int:
         return 2
     c = summary["counts"]
     m = summary["metrics"] or {}
-    print(f"{c['rows']}/{c['records']} clips; outcomes {c['outcomes']}; model calls {c['model_calls_this_run']}, "
-          f"cache hits {c['cache_hits_this_run']}; video errors {c['video_errors']}")
+    print(f"{c['scored']} of {c['records']} clips answered; missing on disk {c['missing_on_disk']}, undecodable "
+          f"{c['video_errors']}, failed at the backend {c['backend_errors']}; unparsed {c['unparsed']}, refused "
+          f"{c['refused']}; model calls {c['model_calls_this_run']}, cache hits {c['cache_hits_this_run']}")
     if m:
+        over = "" if c["complete"] else f" (PARTIAL: over the {c['scored']} answered clips of {c['records']})"
         print(f"WAR {m.get('war', float('nan')):.4f}  UAR {m.get('uar', float('nan')):.4f}  "
-              f"macro-F1 {m.get('macro_f1', float('nan')):.4f}")
+              f"macro-F1 {m.get('macro_f1', float('nan')):.4f}{over}")
     print(f"sampler {summary['sampler']['name']} {summary['sampler']['params']}; "
           f"summary: {Path(args.out) / SUMMARY}")
+    if not c["complete"] and not args.allow_partial:
+        print(f"emoprobe eval: partial run: {c['records'] - c['scored']} of {c['records']} clips were not answered "
+              f"(see {Path(args.out) / SUMMARY}); rerun to retry them, or pass --allow-partial", file=sys.stderr)
+        return PARTIAL
     return 0

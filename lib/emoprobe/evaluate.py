@@ -13,9 +13,10 @@ three steps per batch of clips:
 A summary with counts, metrics and the provenance block (emoprobe.provenance) goes to ``summary.json``.
 
 Resume and crash safety: rows are appended and fsync-ed batch by batch, so a killed run keeps every finished
-row; rerunning skips the clips already in ``predictions.jsonl``. Clips whose call failed (server down) are
-retried on the next run. A clip that cannot be decoded (`emoprobe.video.VideoError`) is recorded with its
-error and listed in the summary; it does not stop the run.
+row; rerunning skips the clips already in ``predictions.jsonl``. Clips whose call failed (server down) or that
+were missing on disk are retried on the next run. A clip that cannot be decoded (`emoprobe.video.VideoError`)
+is recorded with its error; a listed clip that is not on disk as missing. Neither stops the run, and the
+summary counts both (``counts["complete"]`` is False when any listed clip was not answered).
 """
 
 from __future__ import annotations
@@ -176,6 +177,9 @@ def _sample(run: _Run, rec) -> tuple[dict, dict | None]:
                   kind=(meta or {}).get("kind"), prompt_id=run.prompt, visual_token_budget=run.visual_tokens,
                   context_mode=None if run.context is None else run.context + ("-shuffled" if run.shuffle_context
                                                                                else ""))
+    if _get(rec, "exists", True) is False or not os.path.exists(str(path)):
+        row.update(error=f"not on disk: {path}", error_kind="missing", outcome="error")
+        return row, None
     try:
         info = probe(path, fps=_get(rec, "fps"))
         sample = run.sampler.sample(info["num_frames"], info["fps"], rng=clip_rng(run.seed, cid),
@@ -354,7 +358,7 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
         pred_path.unlink()
     done = read_predictions(pred_path) if resume else {}
     # a row whose model call failed is retried; a clip that cannot be decoded stays recorded as such
-    finished = {k for k, row in done.items() if row.get("error_kind") != "backend"}
+    finished = {k for k, row in done.items() if row.get("error_kind") not in ("backend", "missing")}
     todo = [r for r, i in zip(records, ids) if i not in finished]
     chunk = batch_size or getattr(backend, "batch_size", 1) or 1
 

@@ -13,6 +13,7 @@ what it has not answered.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -39,13 +40,15 @@ def predictions(model, *, dataset: str, data_root, fold: int | None = 1, split: 
                 sampler_params: dict | None = None, shuffle: bool = False, prompt: str = "closed_set",
                 visual_tokens: int | None = None, context: str | None = None, shuffle_context: bool = False,
                 context_model=None, class_order: str = "fixed", seed: int = 0, limit: int | None = None,
-                out_root=None, device=None, dtype=None, batch_size: int | None = 16) -> list[dict]:
+                out_root=None, device=None, dtype=None, batch_size: int | None = 16,
+                allow_partial: bool = False) -> list[dict]:
     """Prediction rows (emoprobe.rows) of ``model`` on a dataset split, under the given conditions.
 
     ``model``: a registered name, a checkpoint folder or ``probe:<profile>/<name>`` (``seed`` picks the
     probe model's training seed and the sampling seed). ``data_root``: the dataset's folder or
     ``probe:<profile>/<test set>``. Conditions as in emoprobe.evaluate.evaluate; ``shuffle`` shuffles each
-    clip's sampled frames.
+    clip's sampled frames. A run in which a clip was missing, undecodable or failed at the backend is an
+    error unless ``allow_partial`` (a chapter never renders a partial run silently).
     """
     from emoprobe.data import load
     from emoprobe.evaluate import evaluate, read_predictions
@@ -56,7 +59,7 @@ def predictions(model, *, dataset: str, data_root, fold: int | None = 1, split: 
         raise ValueError(f"data_root: no folder given for {dataset!r}; expected the dataset in its official "
                          "layout (set it in runs.yml or with papermill -p data_root ...)")
     root = resolve_root(data_root)
-    records = load(dataset, root, split=split, fold=fold)
+    records = load(dataset, root, split=split, fold=fold, missing="keep")
     resolved = resolve_model(model, seed=seed)
     params = dict(sampler_params or {})
     if shuffle:
@@ -72,6 +75,12 @@ def predictions(model, *, dataset: str, data_root, fold: int | None = 1, split: 
              shuffle_context=shuffle_context,
              context_model=None if context_model is None else resolve_model(context_model, seed=seed),
              class_order=class_order, device=device, dtype=dtype, batch_size=batch_size, progress=False)
+    counts = json.loads((out / "summary.json").read_text())["counts"]
+    if not counts["complete"] and not allow_partial:
+        raise ValueError(f"{short_name(model)} on {data_root}: partial run, {counts['records'] - counts['scored']} of "
+                         f"{counts['records']} clips not answered (missing {counts['missing_on_disk']}, undecodable "
+                         f"{counts['video_errors']}, backend {counts['backend_errors']}); see {out / 'summary.json'}, "
+                         "or pass allow_partial=True and say so on the page")
     rows = read_predictions(out / "predictions.jsonl")
     ids = [str(r["id"]) for r in records][:limit] if limit else [str(r["id"]) for r in records]
     return [rows[i] for i in ids if i in rows]

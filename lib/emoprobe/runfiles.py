@@ -50,8 +50,10 @@ def read_manifest(path) -> list[dict]:
     return out
 
 
-def load_records(data=None, root=None, split="test", fold=None, manifest=None) -> list:
-    """Records from a dataset loader (``emoprobe.data.load(name, root, split, fold)``) or a manifest."""
+def load_records(data=None, root=None, split="test", fold=None, manifest=None, missing="skip") -> list:
+    """Records from a dataset loader (``emoprobe.data.load(name, root, split, fold)``) or a manifest.
+
+    ``missing="keep"`` keeps clips listed but absent on disk (``exists`` False), so a run can count them."""
     if manifest is not None:
         return read_manifest(manifest)
     if data is None:
@@ -61,7 +63,7 @@ def load_records(data=None, root=None, split="test", fold=None, manifest=None) -
 
     if root is None:
         raise ValueError(f"dataset {data!r}: give its root folder (--root DIR)")
-    return list(load(data, resolve_root(root), split, fold))
+    return list(load(data, resolve_root(root), split, fold, missing=missing))
 
 
 def field(rec, key, default=None):
@@ -96,11 +98,16 @@ def run_summary(pred_path, ids, prov: dict, started: float, calls: int, hits: in
     for r in rows:
         outcomes[r.get("outcome")] = outcomes.get(r.get("outcome"), 0) + 1
     video_errors = [{"id": r["id"], "error": r["error"]} for r in rows if r.get("error_kind") == "video"]
+    missing_on_disk = [r["id"] for r in rows if r.get("error_kind") == "missing"]
     backend_errors = [{"id": r["id"], "error": r["error"]} for r in rows if r.get("error_kind") == "backend"]
     scored = [r for r in rows if not r.get("error")]
     frames = [len(r.get("frame_indices") or []) for r in scored]
     counts = {"records": len(ids), "rows": len(rows), "missing": len(ids) - len(rows), "scored": len(scored),
-              "outcomes": outcomes, "video_errors": len(video_errors), "backend_errors": len(backend_errors),
+              "outcomes": outcomes, "missing_on_disk": len(missing_on_disk), "video_errors": len(video_errors),
+              "backend_errors": len(backend_errors),
+              "unparsed": outcomes.get("unparsed", 0) + outcomes.get("empty", 0), "refused": outcomes.get("refused", 0),
+              # complete: every listed clip was decoded and answered (unreadable answers still count as answers)
+              "complete": len(scored) == len(ids),
               "model_calls_this_run": calls, "cache_hits_this_run": hits,
               "mean_frames": (sum(frames) / len(frames)) if frames else None}
     metrics, metrics_error = None, None
@@ -114,7 +121,8 @@ def run_summary(pred_path, ids, prov: dict, started: float, calls: int, hits: in
         **prov, "pixel_budget": {"family": prov["budget_family"], "video_kwargs": prov["model"].get("video_kwargs"),
                                  "image_kwargs": prov["model"].get("image_kwargs")},
         "cache": {"path": cache_path, "used": cache_path is not None},
-        "predictions": str(pred_path), "counts": counts, "video_errors": video_errors,
+        "predictions": str(pred_path), "counts": counts, "missing_on_disk": missing_on_disk,
+        "video_errors": video_errors,
         "backend_errors": backend_errors, "metrics": metrics, "metrics_error": metrics_error,
         "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
         "elapsed_s": round(time.time() - started, 3),
