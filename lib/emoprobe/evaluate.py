@@ -33,7 +33,8 @@ import numpy as np
 from emoprobe import conditions, msce, provenance
 from emoprobe.cache import ResponseCache, append_jsonl, is_deterministic, make_key, text_hash
 from emoprobe.rows import new_row
-from emoprobe.runfiles import PREDICTIONS, SUMMARY, field as _get, load_records, read_manifest, read_predictions, run_summary
+from emoprobe.runfiles import PREDICTIONS, SUMMARY, load_records, read_manifest, read_predictions, run_summary
+from emoprobe.runfiles import field as _get
 
 __all__ = ["evaluate", "load_records", "read_manifest", "read_predictions", "event_sampled", "default_device",
            "PREDICTIONS", "SUMMARY"]
@@ -238,7 +239,8 @@ def _request(run: _Run, row: dict, st: dict, texts) -> tuple:
 
     if run.context:
         if run.shuffle_context:
-            texts, row["context_shuffled"] = msce.shuffle_descriptions(texts, clip_rng(run.seed, row["id"] + "/context"))
+            rng = clip_rng(run.seed, row["id"] + "/context")  # a permutation of this clip's own
+            texts, row["context_shuffled"] = msce.shuffle_descriptions(texts, rng)
         row["context"] = msce.format_context(st["sample"], row["clip_fps"], texts)
     rendered = prompts.render(run.prompt, run.labels, order=run.class_order, seed=run.seed, clip_id=row["id"],
                               timestamps=row["presented_timestamps"], context=row["context"])
@@ -322,7 +324,8 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
     if labels is None:
         from emoprobe.labels import LABEL_SETS
 
-        labels = list(LABEL_SETS[dataset]) if dataset in LABEL_SETS else sorted({str(_get(r, "label")) for r in records})
+        labels = (list(LABEL_SETS[dataset]) if dataset in LABEL_SETS
+                  else sorted({str(_get(r, "label")) for r in records}))
     labels = [str(x) for x in labels]
 
     spec, backend = _make_backend(model, backend_params, device, dtype, batch_size)

@@ -173,8 +173,8 @@ def finetune(records, model, out_dir, config: FinetuneConfig | None = None, labe
                             "optimizer": optim.state_dict(), "history": history}, tmp)
                 os.replace(tmp, ckpt)
     drawn = np.concatenate(plan)
-    history["drawn_class_counts"] = {str(c): int(n) for c, n in zip(*np.unique([records[int(i)]["label"] for i in drawn],
-                                                                         return_counts=True))}
+    names, counts = np.unique([records[int(i)]["label"] for i in drawn], return_counts=True)
+    history["drawn_class_counts"] = {str(c): int(n) for c, n in zip(names, counts)}
     final = net.merge_and_unload() if not cfg.full else net
     final.eval()
     final.save_pretrained(out / "model")

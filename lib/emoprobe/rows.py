@@ -49,7 +49,7 @@ class PredictionRow:
     latency_s: float | None = None
     cache_hit: bool = False
     error: str | None = None
-    error_kind: str | None = None             # "missing" (not on disk), "video" (not decodable), "backend" (call failed)
+    error_kind: str | None = None             # "missing" (not on disk), "video" (undecodable), "backend" (call failed)
 
 
 FIELDS = tuple(f.name for f in fields(PredictionRow))

@@ -83,6 +83,19 @@ def _fast_tokenizer(tok, **special):
     return PreTrainedTokenizerFast(tokenizer_object=tok, padding_side="left", **special)
 
 
+def clip_vision(hidden: int, image_size: int, patch_size: int) -> dict:
+    """The tiny CLIP vision tower of the LLaVA families (two layers)."""
+    return dict(model_type="clip_vision_model", hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2,
+                num_attention_heads=2, image_size=image_size, patch_size=patch_size, projection_dim=hidden)
+
+
+def llama_text(hidden: int, vocab_size: int, ids: dict) -> dict:
+    """The tiny Llama language model of the LLaVA families (one layer), with LLaVA's special token ids."""
+    return dict(model_type="llama", vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden,
+                num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
+                bos_token_id=ids["<s>"], eos_token_id=ids["</s>"], pad_token_id=ids["<pad>"])
+
+
 def _seed(seed: int):
     import torch
 
@@ -161,13 +174,8 @@ def tiny_llava_next_video(folder, seed: int = 0, hidden: int = 32, image_size: i
     tokenizer = _fast_tokenizer(tok, pad_token="<pad>", bos_token="<s>", eos_token="</s>", unk_token="<unk>")
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in LLAVA_SPECIAL}
     config = LlavaNextVideoConfig(
-        vision_config=dict(model_type="clip_vision_model", hidden_size=hidden, intermediate_size=2 * hidden,
-                           num_hidden_layers=2, num_attention_heads=2, image_size=image_size,
-                           patch_size=patch_size, projection_dim=hidden),
-        text_config=dict(model_type="llama", vocab_size=len(tokenizer), hidden_size=hidden,
-                         intermediate_size=2 * hidden, num_hidden_layers=1, num_attention_heads=2,
-                         num_key_value_heads=1, max_position_embeddings=4096, bos_token_id=ids["<s>"],
-                         eos_token_id=ids["</s>"], pad_token_id=ids["<pad>"]),
+        vision_config=clip_vision(hidden, image_size, patch_size),
+        text_config=llama_text(hidden, len(tokenizer), ids),
         image_token_index=ids["<image>"], video_token_index=ids["<video>"],
         vision_feature_layer=-1, vision_feature_select_strategy="default",
         image_grid_pinpoints=[[image_size, image_size]], spatial_pool_stride=2,

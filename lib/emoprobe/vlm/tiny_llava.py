@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emoprobe.vlm.tiny import LLAVA_SPECIAL, _fast_tokenizer, _finish, _seed, _train_tokenizer
+from emoprobe.vlm.tiny import LLAVA_SPECIAL, _fast_tokenizer, _finish, _seed, _train_tokenizer, clip_vision, llama_text
 
 __all__ = ["tiny_internvl3", "tiny_video_llava", "tiny_llava_onevision", "INTERNVL_CHAT_TEMPLATE",
            "VIDEO_LLAVA_CHAT_TEMPLATE", "ONEVISION_CHAT_TEMPLATE"]
@@ -143,13 +143,8 @@ def tiny_video_llava(folder, seed: int = 0, hidden: int = 32, image_size: int = 
     ids = _ids(tokenizer, LLAVA_SPECIAL)
     per_frame = (image_size // patch_size) ** 2 + 1
     config = VideoLlavaConfig(
-        vision_config=dict(model_type="clip_vision_model", hidden_size=hidden, intermediate_size=2 * hidden,
-                           num_hidden_layers=2, num_attention_heads=2, image_size=image_size,
-                           patch_size=patch_size, projection_dim=hidden),
-        text_config=dict(model_type="llama", vocab_size=len(tokenizer), hidden_size=hidden,
-                         intermediate_size=2 * hidden, num_hidden_layers=1, num_attention_heads=2,
-                         num_key_value_heads=1, max_position_embeddings=4096, bos_token_id=ids["<s>"],
-                         eos_token_id=ids["</s>"], pad_token_id=ids["<pad>"]),
+        vision_config=clip_vision(hidden, image_size, patch_size),
+        text_config=llama_text(hidden, len(tokenizer), ids),
         image_token_index=ids["<image>"], video_token_index=ids["<video>"], vision_feature_layer=-2,
         vision_feature_select_strategy="default", image_seq_length=per_frame - 1, video_seq_length=8 * per_frame,
     )
