@@ -14,7 +14,7 @@ from emoprobe.samplers.classes import (class_balanced_weights, class_counts, eff
 COMMON_PARAMS = {"instance": {}, "sqrt": {}, "balanced": {}, "power": {"q": 0.25}, "progressive": {}}
 EXPONENT = {"instance": 1.0, "sqrt": 0.5, "balanced": 0.0, "power": 0.25}
 
-# A small MAFW-shaped label list: the real class shares (reference/datasets.md §1.2) scaled to ~1/20.
+# A small MAFW-shaped label list: the real class shares (emoprobe.reference.CLASS_COUNTS) scaled to ~1/20.
 MAFW = CLASS_COUNTS["mafw"]
 LABELS = [name for name, n in MAFW.items() for _ in range(max(1, n // 20))]
 
@@ -128,10 +128,10 @@ def test_balanced_subset():
     assert class_counts(np.asarray(LABELS)[loose])["disappointment"] == 9
 
 
-# --- long-tail statistics against reference/datasets.md -----------------------------------------------------
+# --- long-tail statistics against the published class counts -----------------------------------------------------
 
 def test_imbalance_ratios_match_reference():
-    # reference/datasets.md §1.1-1.3: 2,669/145 = 18.4, 1,470/182 = 8.1, 9,748/2,111 = 4.6
+    # DFEW, MAFW, FERV39k single-label counts (emoprobe.reference): 2,669/145 = 18.4, 1,470/182 = 8.1, 9,748/2,111 = 4.6
     assert round(imbalance_ratio(CLASS_COUNTS["dfew"]), 1) == 18.4
     assert round(imbalance_ratio(CLASS_COUNTS["mafw"]), 1) == 8.1
     assert round(imbalance_ratio(CLASS_COUNTS["ferv39k"]), 1) == 4.6

@@ -1,4 +1,4 @@
-"""Word frequencies of emotion words (wordfreq, offline), pinned to reference/datasets.md §7."""
+"""Word frequencies of emotion words (wordfreq, offline), pinned to values decoded from wordfreq 3.1.1's data."""
 
 import math
 
@@ -8,7 +8,7 @@ import wordfreq
 from emoprobe import lexicon
 from emoprobe.labels import LABEL_SETS
 
-# reference/datasets.md §7, English Zipf values decoded from wordfreq's large_en list [computed there].
+# English Zipf values decoded from wordfreq's large_en list (https://github.com/rspeer/wordfreq).
 REFERENCE_EN = {
     "happy": 5.35, "happiness": 4.44, "sad": 4.84, "sadness": 3.88, "angry": 4.66, "anger": 4.42,
     "surprised": 4.68, "surprise": 4.75, "disgusted": 3.57, "disgust": 3.61, "fearful": 3.58, "fear": 4.95,

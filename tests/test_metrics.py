@@ -97,7 +97,7 @@ def test_bad_input_is_named():
 
 
 def test_we_do_not_make_the_uar_mistake():
-    # reference/datasets.md §3.3: "UAR" as recall_score(all ones, correct flags, average="macro") = WAR / 2
+    # the known mistake (methods chapter): "UAR" as recall_score(all ones, correct flags, average="macro") = WAR / 2
     y_true = ["happy"] * 80 + ["disgust"] * 20
     y_pred = ["happy"] * 80 + ["happy"] * 18 + ["disgust"] * 2
     correct = [int(a == b) for a, b in zip(y_true, y_pred)]

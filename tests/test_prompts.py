@@ -30,7 +30,7 @@ def test_every_prompt_renders_and_records_provenance(prompt_id):
 
 
 def test_teaser_is_the_papers_question():
-    # reference/paper.md §3.6: the only prompt quoted from the paper
+    # the only prompt quoted from the paper (its teaser figure on the authors' project page)
     assert render("teaser", DFEW)["text"] == "What is the emotional state of character in this video?"
 
 

@@ -111,7 +111,7 @@ def test_qwen_matches_qwen_vl_utils(ele):
 
 
 def test_qwen_documented_examples():
-    # reference/qwen-sampling.md, checked against the package
+    # qwen-vl-utils 0.0.14 `smart_nframes`, checked against the package
     q = make_sampler("qwen")
     assert q.sample(90, 30.0).indices.tolist() == [0, 18, 36, 53, 71, 89]
     assert len(q.sample(250, 25.0).indices) == 20

@@ -7,7 +7,7 @@ import pytest
 from emoprobe.cli import main
 from emoprobe.score import read_prediction, score_predictions
 
-# The published GPT-4V with Emotion predictions, downloaded by hand (reference/datasets.md §3.1): a folder with
+# The published GPT-4V with Emotion predictions, downloaded by hand (https://github.com/zeroQiaoba/gpt4v-emotion): a folder with
 # dfew/ and ferv39k/ subfolders. Without it the recomputation test is skipped and says why.
 HELDOUT = Path(os.environ.get("EMOPROBE_GPT4V_PREDICTIONS", "data/gpt4v-emotion"))
 DFEW = ["happy", "sad", "neutral", "angry", "surprise", "disgust", "fear"]
@@ -98,7 +98,7 @@ def test_ground_truth_adds_missing_clips_as_unanswered(tmp_path):
         score_file(preds, "dfew", ground_truth=stray)
 
 
-# --- the published GPT-4V with Emotion predictions (reference/datasets.md §3.1) ---------------------------------
+# --- the published GPT-4V with Emotion predictions (github.com/zeroQiaoba/gpt4v-emotion) ---------------------------------
 
 @pytest.mark.parametrize(("dataset", "n_all", "n_answered", "war", "uar", "neutral_share"), [
     ("dfew", 2341, 2337, 43.69, 36.84, 38.5),

@@ -1,6 +1,7 @@
 """Response cache: a model's answer to a deterministic request is computed once, even across crashes.
 
-Design (after lmms-eval's cache, reference/anchors.md §1a and §6.3, made simpler):
+Design (after lmms-eval's response cache, `lmms_eval/caching/response_cache.py` in
+https://github.com/EvolvingLMMs-Lab/lmms-eval, made simpler):
 - **Key** = sha256 of a canonical JSON of everything that can change an answer: the model's identity (id and
   revision, or a content fingerprint of a local folder), the prompt text, the clip and its frame indices,
   the pixel settings, the decoder, the generation parameters, and a schema version. No secrets: API keys

@@ -3,22 +3,23 @@
 Conventions (stated because papers differ):
 
 - **WAR** (weighted average recall) is accuracy; **UAR** (unweighted average recall) is the mean of per-class
-  recall over the classes present in ``y_true`` (reference/datasets.md §2, "Metric protocol notes"). The paper
-  reports macro precision/recall/F1 (reference/paper.md §2.4); ``macro_recall`` follows scikit-learn
+  recall over the classes present in ``y_true`` (as the DFER code bases, e.g. MAE-DFER and DFER-CLIP, compute
+  it). The paper reports macro precision/recall/F1 (Table 2 on the authors' project page,
+  https://madhav1ag.github.io/vlm-temporal-emotion-gap/); ``macro_recall`` follows scikit-learn
   (``average="macro", zero_division=0``, over *all* classes of the label set), so it equals UAR whenever every
   class occurs in ``y_true``, and is lower when one does not.
 - **Unanswered predictions** (``None``, NaN, ``""`` or one of :data:`NO_ANSWER`) are wrong answers: they
   lower the recall of their true class, count as a prediction of no class (no false positive anywhere), and are
   counted in the extra last column of ``confusion`` and in ``unparsed_rate``.
 - **The known UAR mistake.** Some VLM evaluation scripts compute "UAR" as
-  ``recall_score(ones, correct_flags, average="macro")`` (reference/datasets.md §3.3). With an all-ones
+  ``recall_score(ones, correct_flags, average="macro")``. With an all-ones
   "ground truth" the class 0 has no support, its recall is set to 0, and the result is accuracy / 2, not a
   class-mean recall. :func:`classification_report` never builds a correct/incorrect vector: it computes
   recall per class from the confusion matrix; tests check it against ``balanced_accuracy_score`` and against
   the mistaken formula.
 - **Folds.** :func:`aggregate_folds` defaults to the mean of per-fold metrics, as the MAE-DFER, S2D and
   DK-CLIP average rows are computed; ``how="pooled"`` sums the folds' confusion matrices first (SVFAP's
-  convention). Both are reported under their name (reference/datasets.md §2).
+  convention). Both are available under their name.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@
 - ``empty``     nothing but whitespace (or only a ``<think>`` block).
 
 Unparsed, refused and empty answers are *wrong* answers for scoring, and are also reported as rates of their
-own (users of lmms-eval and VLMEvalKit ask for the unparsed rate separately from errors; reference/anchors.md
-§1c). The rules, tried in this order, first hit wins:
+own (users of lmms-eval and VLMEvalKit ask, in those projects' issue trackers, for the unparsed rate
+separately from errors). The rules, tried in this order, first hit wins:
 
 1. **exact**: the whole reply (without surrounding quotes, brackets and punctuation) is a class name or a
    synonym of one ("Happiness.", "**Sad**").

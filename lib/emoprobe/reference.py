@@ -11,15 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 # Frames per clip of the single-label clips: min, 5th pct, 25th, median, 75th, 95th, max.
-# Computed from the `num_frames` column of DFER-CLIP's annotation lists (reference/datasets.md §1.1–1.3).
+# Computed from the `num_frames` column of DFER-CLIP's annotation lists (https://github.com/zengqunzhao/DFER-CLIP,
+# `annotation/`).
 FRAME_COUNT_QUANTILES = {
     "dfew": {0.0: 11, 0.05: 33, 0.25: 48, 0.5: 70, 0.75: 95, 0.95: 155, 1.0: 847},
     "mafw": {0.0: 9, 0.05: 43, 0.25: 60, 0.5: 82, 0.75: 120, 0.95: 244, 1.0: 727},
     "ferv39k": {0.0: 8, 0.05: 13, 0.25: 21, 0.5: 28, 0.75: 34, 0.95: 43, 1.0: 47},
 }
 
-# None of the three datasets publishes its clips' frame rate (reference/datasets.md §8); clips come from films,
-# TV and web video, so analyses sweep this range and say so.
+# None of the three datasets publishes its clips' frame rate (neither their papers nor their releases state
+# it); clips come from films, TV and web video, so analyses sweep this range and say so.
 ASSUMED_FPS_RANGE = (24.0, 30.0)
 
 # Single-label clip counts per class (5-fold union for DFEW and MAFW, train+test for FERV39k), computed.
@@ -53,7 +54,7 @@ def frame_count_sample(dataset: str, size: int, rng: np.random.Generator | None 
 
 
 # Table 2 of the paper (frame shuffling), macro precision / recall / F1, as reported on the authors' project
-# page (reference/paper.md §3.1). Keys: model -> setting -> dataset -> (P, R, F1).
+# page (https://madhav1ag.github.io/vlm-temporal-emotion-gap/). Keys: model -> setting -> dataset -> (P, R, F1).
 TABLE2 = {
     "MAE-DFER": {"original": {"mafw": (0.4394, 0.3919, 0.3602), "dfew": (0.6883, 0.6086, 0.5645)},
                  "shuffled": {"mafw": (0.4959, 0.3354, 0.3041), "dfew": (0.5006, 0.5229, 0.4802)}},
@@ -78,7 +79,7 @@ TABLE2 = {
 }
 
 # Macro-F1 on MAFW against the input frame rate, *read off the authors' chart* (about ±0.002; the values are
-# not printed on the figure; reference/paper.md §3.3).
+# not printed on the figure `fps_curve.jpg` of https://madhav1ag.github.io/vlm-temporal-emotion-gap/).
 FPS_CURVE_DIGITIZED = {
     "fps": (1, 5, 10, 15, 20, 25),
     "Qwen2.5-VL": (0.222, 0.277, 0.267, 0.263, 0.258, 0.244),
@@ -89,12 +90,13 @@ FPS_CURVE_DIGITIZED = {
 MICRO_EXPRESSION_SECONDS = (0.25, 0.5)
 
 # Table 3 of the paper (multi-stage context enrichment, MSCE), Qwen2.5-VL macro-F1, as reported in the
-# reviewers' summary of the paper (reference/paper.md §3.2); the baselines equal Table 2's "original" row.
+# third-party notes on the paper's v2 (`research_notes/experiment_checklist.md` in the GitHub repository
+# gowreesh-mago/video2reaction); the baselines equal Table 2's "original" row.
 TABLE3 = {"Qwen2.5-VL": {"mafw": {"baseline": 0.2449, "msce": 0.2731},
                          "dfew": {"baseline": 0.4552, "msce": 0.4820}}}
 
 # The teaser figure: ground truth and each model's answer to "What is the emotional state of character in
-# this video?" (reference/paper.md §3.6).
+# this video?" (the teaser figure of https://madhav1ag.github.io/vlm-temporal-emotion-gap/).
 TEASER_PROMPT = "What is the emotional state of character in this video?"
 TEASER = [
     {"clip": "brief smile", "truth": "happiness", "Gemini2.5-Flash": "sadness", "Qwen2.5-VL": "neutral",
@@ -104,7 +106,7 @@ TEASER = [
 ]
 
 # Published vision-only DFER results, UAR / WAR in %, with the frames each model samples
-# (reference/datasets.md §2; DFER-CLIP values read from its README figure).
+# (each model's README: MAE-DFER, HiCMAE, S2D, DK-CLIP on GitHub; DFER-CLIP values read from its README figure).
 VISION_ONLY_BASELINES = {
     "Former-DFER": {"dfew": (53.69, 65.70), "ferv39k": (37.20, 46.85), "mafw": (31.16, 43.27),
                     "frames": "8 segments x 2 consecutive frames, 112 px"},

@@ -1,6 +1,7 @@
 """DFEW loader: the official 5-fold single-label splits and the derived lists other repositories use.
 
-Formats (reference/datasets.md §1.1):
+Formats (the DFEW authors' README, https://github.com/jiangxingxun/DFEW; MAE-DFER's `preprocess/dfew.py`,
+https://github.com/sunlicai/MAE-DFER; DFER-CLIP's annotation lists, https://github.com/zengqunzhao/DFER-CLIP):
 - ``official``: ``EmoLabel_DataSplit/{train,test}(single-labeled)/set_{k}.csv`` (header ``video_name,label``,
   labels 1-7; S2D's copies named ``{train,test}_set_{k}.csv`` are accepted too). Clips are looked up by id in
   ``Clip/jpg_256``, ``Clip/clip_224x224``, ``Clip/jpg_224_16f``, ``Clip/clip_224x224_16f``, ``videos`` (mp4),

@@ -1,6 +1,7 @@
 """FERV39k loader: the official 80/20 train/test split (no folds) and the derived lists.
 
-Formats (reference/datasets.md §1.3):
+Formats (the FERV39k release, https://github.com/wangyanckxx/FERV39k, and the project page
+https://wangyanckxx.github.io/Proj_CVPR2022_FERV39k.html):
 - ``official``: ``4_setups/All_scenes/{train,test}_All.csv``, space-separated ``<Scene>/<Emotion>/<NNNN>
   <ClassName>`` without a header; frames in ``2_ClipsforFaceCrop/<Scene>/<Emotion>/<NNNN>/``.
 - ``s2d``: ``Annotation/{train,test}.csv`` with the header ``path,id`` and rows like ``Interview/Happy/0118,3``

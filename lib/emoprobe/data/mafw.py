@@ -1,13 +1,13 @@
 """MAFW loader: the 5-fold single-label splits by class name, and the derived lists other repositories use.
 
-Formats (reference/datasets.md §1.2):
+Formats (the MAFW release README, https://github.com/MAFW-database/MAFW; DFER-CLIP and MAE-DFER list files):
 - ``official``: ``split/single/no_caption/set_{k}/{train,test}.txt``, lines ``00025.mp4 anger`` (class names,
   lower case). Clips are looked up in ``clips`` (mp4, the release), ``data/frames``, ``data/faces``,
   ``frames`` (or `clips_dir`).
 - ``dfer-clip``: ``annotation/MAFW_set_{k}_{train,test}.txt``, lines ``<dir> <num_frames> <label0>`` in the
   DFER-CLIP order.
 - ``mae-dfer``: ``split0{k}/{train,test}.csv`` (or `list_file`), lines ``<dir> <label0>`` in the MAE-DFER order.
-Integer orders differ between repositories (reference/datasets.md §1.6): `order` says which one a list uses.
+Integer orders differ between repositories (emoprobe.labels.ID_ORDERS): `order` says which one a list uses.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The one rule this file exists to keep: **the model sees exactly the frames the sampler chose**. Recent video
 processors can resample a clip by themselves (Qwen3-VL's processor samples at 2 fps by default, and
 `do_sample_frames` defaults differ per family), which silently replaces the experiment's frame choice (the
-WorldSense issue in reference/anchors.md §1c). So every call passes, read from transformers 5.24 source:
+WorldSense issue https://github.com/JaaackHongggg/WorldSense/issues/4). So every call passes, read from
+transformers 5.24 source:
 
 - ``do_sample_frames=False`` (BaseVideoProcessor.preprocess only samples when it is true);
 - ``video_metadata`` with the clip's ``total_num_frames``, ``fps`` and the sampler's ``frames_indices``:
@@ -245,7 +246,8 @@ class HFBackend:
                 patch = patch[0]  # InternVLVisionConfig stores (height, width); a square patch is one number
             if isinstance(patch, int):
                 over["patch_size"] = int(patch)
-            crop = (self.video_kwargs or {}).get("crop_size") or getattr(vp, "crop_size", None) or getattr(vp, "size", None)
+            crop = ((self.video_kwargs or {}).get("crop_size") or getattr(vp, "crop_size", None)
+                    or getattr(vp, "size", None))
             side = _side(crop)
             if side:
                 over["input_size"] = side

@@ -1,8 +1,8 @@
 """Any OpenAI-compatible chat server: vLLM, SGLang, `transformers serve`, hosted APIs.
 
 Frames are decoded here (by the sampler's indices) and sent as base64 images, so the server cannot resample
-them: vLLM samples a video URL server-side (32 frames by default, reference/anchors.md §6.2). Because a list
-of images carries no time, the sampling is stated in the text: how many frames, from how long a clip, and
+them: vLLM samples a video URL server-side (32 frames by default, per vLLM's multimodal input docs). Because
+a list of images carries no time, the sampling is stated in the text: how many frames, from how long a clip, and
 the timestamp of each frame. ``send_as="video"`` sends one mp4 (at the sampled rate) instead, for servers
 that take ``video_url`` parts; its frames are still exactly the sampler's.
 

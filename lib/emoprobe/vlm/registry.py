@@ -1,7 +1,7 @@
 """Model specs by name: which checkpoint, which backend, which pixel limits and which frame sampler.
 
 The paper evaluates Qwen2.5-VL, Qwen2.5-Omni, Qwen3-VL, EmotionQwen, Video-LLaVA, LLaVA-NeXT-Video,
-InternVL-3.0 and Gemini 2.5 Flash without stating checkpoints or sizes (reference/paper.md §2.2), so the
+InternVL-3.0 and Gemini 2.5 Flash without stating checkpoints or sizes (its project page's Table 2), so the
 sizes below are our choice (7-8B class, the open checkpoints most papers use) and every spec says so in its
 notes. Each spec records, next to the checkpoint:
 
@@ -109,7 +109,7 @@ def _hf(name, repo_id, family, paper_name, notes, **kw) -> ModelSpec:
     return ModelSpec(name=name, repo_id=repo_id, family=family, paper_name=paper_name, notes=notes, **params)
 
 
-_SIZE_NOTE = "The paper does not state model sizes (reference/paper.md §2.2); this size is our choice. "
+_SIZE_NOTE = "The paper does not state model sizes; this size is our choice. "
 
 MODELS: dict[str, ModelSpec] = {}
 
@@ -162,7 +162,7 @@ _add(ModelSpec(
     **_budget_sampler("qwen2.5-vl"),
     notes="Qwen2.5-VL-7B behind a local OpenAI-compatible server (vLLM, SGLang, `transformers serve`); pass "
           "--base-url to point elsewhere. Frames go as images so the server cannot resample them; HF and "
-          "vLLM scores can differ (reference/anchors.md §1c)."))
+          "vLLM scores can differ (as lmms-eval users report)."))
 
 
 def list_models() -> list[str]:
