@@ -26,8 +26,7 @@ class VideoClassifierBackend:
 
     name = "video_classifier"
 
-    def __init__(self, model, revision=None, device="cpu", dtype="float32", batch_size=16, family=None,
-                 max_new_tokens=None):
+    def __init__(self, model, revision=None, device="cpu", dtype="float32", batch_size=16, family=None):
         self.model = model
         self.revision = revision
         self.device = device
