@@ -1,6 +1,7 @@
 """Training utilities: determinism, the loop's loss curve, the schedule, and the training cache."""
 
 import json
+import os
 import math
 
 import numpy as np
@@ -147,3 +148,24 @@ def test_cached_train_rejects_bad_input(tmp_path):
         cached_train("../m", {}, lambda c: {}, tmp_path)
     with pytest.raises(ValueError, match="'model' and 'history'"):
         cached_train("m", {}, lambda c: {"model": None}, tmp_path)
+
+
+def test_a_training_killed_while_saving_leaves_nothing_behind(tmp_path):
+    """The temporary folder of a process that died is removed by the next training in the same cache; the
+    folder of a process that is still alive is not."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc.kill()
+    proc.wait()
+    folder = tmp_path / "videomae-test"
+    dead = folder / f".tmp-0123456789abcdef-{proc.pid}"
+    alive = folder / f".tmp-0123456789abcdef-{os.getppid()}"
+    for d in (dead, alive):
+        (d / "model").mkdir(parents=True)
+    clips = colour_clips(3, seed=0)
+    cached_train("videomae-test", TINY, lambda c: videomae.train_videomae(clips, LABELS, c, seed=0, progress=False),
+                 tmp_path)
+    assert not dead.exists() and alive.exists()
+    assert [p.name for p in folder.iterdir() if not p.name.startswith(".")]  # the model itself was stored

@@ -21,10 +21,11 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 __all__ = ["ResponseCache", "make_key", "is_deterministic", "folder_fingerprint", "SCHEMA_VERSION", "append_jsonl",
-           "read_jsonl", "text_hash"]
+           "read_jsonl", "remove_orphans", "temporary_name", "text_hash"]
 
 SCHEMA_VERSION = 1
 
@@ -105,6 +106,36 @@ def folder_fingerprint(folder) -> str:
     digest = h.hexdigest()
     _FINGERPRINTS[stat_key] = digest
     return digest
+
+
+def temporary_name(stem: str) -> str:
+    """The name of a folder a process writes before renaming it into place: ``.tmp-<stem>-<pid>``."""
+    return f".tmp-{stem}-{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_orphans(folder) -> list[Path]:
+    """Delete the ``temporary_name`` folders in ``folder`` whose process is gone (killed while writing);
+    return them. Folders of live processes are left alone, so two writers never delete each other's work."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for p in folder.glob(".tmp-*-*"):
+        pid = p.name.rpartition("-")[2]
+        if p.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
 
 
 def append_jsonl(path, records) -> int:

@@ -26,9 +26,15 @@ __all__ = ["predictions", "finetuned", "predicted", "score", "paired_delta", "su
 
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
             "not testable here": "note"}
-# the code a run's rows depend on beyond the model and the data
-EVAL_CODE_FILES = ("evaluate.py", "conditions.py", "msce.py", "rows.py", "parse.py", "prompts.py", "video.py",
-                   "samplers/*.py", "vlm/*.py", "data/*.py")
+# the code a run's rows and a fine-tune's weights depend on beyond the model and the data (emoprobe.codehash)
+EVALUATION = ("emoprobe.evaluate:evaluate", "emoprobe.evaluate:read_predictions", "emoprobe.data:load")
+FINETUNING = ("emoprobe.finetune:finetune", "emoprobe.data:load")
+
+
+def _code(roots, *configs) -> str:
+    from emoprobe.codehash import code_fingerprint, string_constants
+
+    return code_fingerprint(roots, constants=set().union(*(string_constants(c) for c in configs)))
 
 
 def _runs_dir() -> Path:
@@ -52,7 +58,7 @@ def predictions(model, *, dataset: str, data_root, fold: int | None = 1, split: 
     """
     from emoprobe.data import load
     from emoprobe.evaluate import evaluate, read_predictions
-    from emoprobe.probe.training import canonical_json, code_hash, sha256
+    from emoprobe.probe.training import canonical_json, sha256
     from emoprobe.sources import resolve_model, resolve_root, short_name
 
     if data_root is None:
@@ -67,7 +73,8 @@ def predictions(model, *, dataset: str, data_root, fold: int | None = 1, split: 
     args = {"model": resolved, "dataset": dataset, "root": str(root), "fold": fold, "split": split,
             "sampler": sampler, "sampler_params": params, "prompt": prompt, "visual_tokens": visual_tokens,
             "context": context, "shuffle_context": shuffle_context, "context_model": context_model,
-            "class_order": class_order, "seed": seed, "limit": limit, "code": code_hash(EVAL_CODE_FILES)}
+            "class_order": class_order, "seed": seed, "limit": limit}
+    args["code"] = _code(EVALUATION, args)
     out = Path(out_root) if out_root is not None else _runs_dir()
     out = out / f"{short_name(model).replace(':', '-')}-{sha256(canonical_json(args))[:16]}"
     evaluate(records, model=resolved, sampler=sampler, sampler_params=params, prompt=prompt, out_dir=out,
@@ -93,7 +100,7 @@ def finetuned(model, *, dataset: str, data_root, fold: int | None = 1, split: st
     on first use, resumed if interrupted, reused afterwards (keyed by every argument and the training code)."""
     from emoprobe.data import load
     from emoprobe.finetune import FinetuneConfig, finetune
-    from emoprobe.probe.training import canonical_json, code_hash, sha256
+    from emoprobe.probe.training import canonical_json, sha256
     from emoprobe.sources import resolve_model, resolve_root, short_name
 
     cfg = FinetuneConfig(class_sampler=class_sampler, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
@@ -101,7 +108,7 @@ def finetuned(model, *, dataset: str, data_root, fold: int | None = 1, split: st
     resolved, root = resolve_model(model, seed=seed), resolve_root(data_root)
     key = sha256(canonical_json({"model": resolved, "dataset": dataset, "root": str(root), "fold": fold,
                                  "split": split, "config": cfg.__dict__,
-                                 "code": code_hash(("finetune.py", "vlm/hf.py", "prompts.py", "samplers/*.py"))}))
+                                 "code": _code(FINETUNING, cfg.__dict__, {"dataset": dataset})}))
     out = _runs_dir().parent / "finetunes" / f"{short_name(model).replace(':', '-')}-{class_sampler}-{key[:16]}"
     if not (out / "model" / "config.json").is_file():
         finetune(load(dataset, root, split=split, fold=fold), resolved, out, cfg, dataset=dataset, device=device,

@@ -47,14 +47,15 @@ def resolve_model(name, seed: int = 0, progress: bool = False) -> str:
 
 
 def _tiny(family: str):
+    from emoprobe.codehash import code_fingerprint
     from emoprobe.probe import zoo
-    from emoprobe.probe.training import code_hash
     from emoprobe.vlm.tiny import TINY_BUILDERS, build_tiny
 
     if family not in TINY_BUILDERS:
         raise ValueError(f"tiny:{family}: expected one of {', '.join('tiny:' + f for f in sorted(TINY_BUILDERS))}")
     # keyed by the builders' code, so a changed builder never reuses an old folder
-    folder = zoo.default_cache_dir().parent / "tiny" / f"{family}-{code_hash(('vlm/tiny*.py',))[:12]}"
+    code = code_fingerprint(["emoprobe.vlm.tiny:build_tiny"], constants={family})
+    folder = zoo.default_cache_dir().parent / "tiny" / f"{family}-{code[:12]}"
     return build_tiny(family, folder)
 
 

@@ -574,7 +574,7 @@ TRAIN_DEFAULTS = {
     "pool": {},  # what to render: spec parameters (see zoo), filled in by the caller
     "steps": 1200,
     "batch_size": 16,
-    "num_threads": 2,
+    "num_threads": 1,  # one per process: trainings run side by side, and a fixed count keeps them bit-identical
     "deterministic": True,
     "model": {},
     **OPTIMIZER_DEFAULTS,

@@ -23,7 +23,9 @@ from emoprobe.probe import zoo
 __all__ = ["FOLD", "folder", "dataset_of", "pool"]
 
 FOLD = 1  # every clip of a probe test set is in this fold's test list (of a training set, in its training list)
-CODE_FILES = ("data/synth/*.py", "probe/testsets.py")
+# the code a set's frames depend on besides its pool config (emoprobe.codehash)
+WRITER = "emoprobe.probe.testsets:folder"
+NOT_FOLLOWED = ("emoprobe.probe.testsets:pool",)  # returns the config, which the key holds as data
 
 
 def pool(profile: str, test_set: str) -> dict:
@@ -46,9 +48,11 @@ def dataset_of(profile: str, test_set: str = "test") -> str:
 
 
 def _key(config: dict) -> str:
-    from emoprobe.probe.training import canonical_json, code_hash, sha256
+    from emoprobe.codehash import code_fingerprint, string_constants
+    from emoprobe.probe.training import canonical_json, sha256
 
-    return sha256(canonical_json({"pool": config, "size": zoo.FRAME_SIZE, "code": code_hash(CODE_FILES)}))[:16]
+    code = code_fingerprint([WRITER], constants=string_constants(config), exclude=NOT_FOLLOWED)
+    return sha256(canonical_json({"pool": config, "size": zoo.FRAME_SIZE, "code": code}))[:16]
 
 
 def folder(profile: str = "quick", test_set: str = "test", cache_dir=None, workers: int = 1,
@@ -69,7 +73,10 @@ def folder(profile: str = "quick", test_set: str = "test", cache_dir=None, worke
         clip["fold"] = FOLD + 1 if test_set.partition("@")[0] == "train" else FOLD
         if cap:
             clip["num_frames"] = int(min(clip["num_frames"], cap))
-    tmp = base / f".tmp-{root.name}-{os.getpid()}"
+    from emoprobe.cache import remove_orphans, temporary_name
+
+    remove_orphans(base)
+    tmp = base / temporary_name(root.name)
     shutil.rmtree(tmp, ignore_errors=True)
     write_dataset(spec, tmp, format="frames", size=RENDER_SIZE, crop_size=zoo.FRAME_SIZE, image_format="png",
                   workers=workers, progress=progress)

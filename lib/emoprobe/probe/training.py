@@ -34,7 +34,7 @@ PACKAGE_ROOT = Path(emoprobe.__file__).resolve().parent
 DEFAULT_CODE_FILES = ("probe/*.py", "samplers/*.py")
 
 OPTIMIZER_DEFAULTS = {"lr": 1e-3, "weight_decay": 0.01, "betas": (0.9, 0.98), "warmup_steps": 100,
-                      "min_lr_ratio": 0.05, "clip_grad": 1.0}
+                      "min_lr_ratio": 0.05, "clip_grad": 1.0, "lr_scale": {}}
 
 
 # --- determinism -------------------------------------------------------------------------------------------------
@@ -61,10 +61,10 @@ def seed_everything(seed: int, deterministic: bool = True, num_threads: int | No
 # --- progress and schedule ---------------------------------------------------------------------------------------
 
 def progress_bar(total: int, desc: str = "train", enable: bool = True):
-    """A tqdm bar (silent when ``enable`` is False, e.g. in tests)."""
-    from tqdm.auto import tqdm
+    """A progress bar (emoprobe.progress.bar: log-friendly, reported to the parent in a training worker)."""
+    from emoprobe.progress import bar
 
-    return tqdm(total=total, desc=desc, disable=not enable, leave=False, dynamic_ncols=True)
+    return bar(total, desc, enable, unit="step")
 
 
 def warmup_cosine(step: int, num_steps: int, warmup_steps: int, min_lr_ratio: float) -> float:
@@ -77,14 +77,24 @@ def warmup_cosine(step: int, num_steps: int, warmup_steps: int, min_lr_ratio: fl
     return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, betas) -> torch.optim.Optimizer:
-    """AdamW with no weight decay on biases and norm weights (the usual transformer practice)."""
-    decay, no_decay = [], []
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, betas,
+                   lr_scale: dict | None = None) -> torch.optim.Optimizer:
+    """AdamW with no weight decay on biases and norm weights (the usual transformer practice).
+
+    ``lr_scale`` maps a parameter-name prefix to a learning-rate multiplier (the first matching prefix wins).
+    """
+    lr_scale = dict(lr_scale or {})
+    groups: dict = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
-            (no_decay if p.ndim < 2 else decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas))
+            scale = next((float(v) for k, v in lr_scale.items() if name.startswith(k)), 1.0)
+            decay = weight_decay if p.ndim >= 2 else 0.0
+            groups.setdefault((scale, decay), []).append(p)
+    unused = [k for k in lr_scale if not any(n.startswith(k) for n, _ in model.named_parameters())]
+    if unused:
+        raise ValueError(f"lr_scale: no parameter name starts with {unused}")
+    return torch.optim.AdamW([{"params": ps, "lr": lr * scale, "weight_decay": decay}
+                              for (scale, decay), ps in groups.items()], lr=lr, betas=tuple(betas))
 
 
 def fit(model: torch.nn.Module, next_batch: Callable[[int], dict], num_steps: int,
@@ -105,7 +115,7 @@ def fit(model: torch.nn.Module, next_batch: Callable[[int], dict], num_steps: in
         raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
     o = {**OPTIMIZER_DEFAULTS, **optim}
     loss_fn = loss_fn or (lambda m, batch: m(**batch).loss)
-    opt = make_optimizer(model, o["lr"], o["weight_decay"], o["betas"])
+    opt = make_optimizer(model, o["lr"], o["weight_decay"], o["betas"], o["lr_scale"])
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: warmup_cosine(s, num_steps, o["warmup_steps"], o["min_lr_ratio"]))
     history = {"step": [], "loss": [], "lr": [], "grad_norm": []}
@@ -123,7 +133,7 @@ def fit(model: torch.nn.Module, next_batch: Callable[[int], dict], num_steps: in
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             history["step"].append(step)
             history["loss"].append(float(loss.item()))
-            history["lr"].append(float(opt.param_groups[0]["lr"]))
+            history["lr"].append(float(o["lr"] * warmup_cosine(step, num_steps, o["warmup_steps"], o["min_lr_ratio"])))
             history["grad_norm"].append(float(norm))
             opt.step()
             sched.step()
@@ -175,10 +185,22 @@ def code_hash(patterns: Iterable[str] = DEFAULT_CODE_FILES, root: Path = PACKAGE
     return h.hexdigest()
 
 
-def cache_key(name: str, config: dict, code_files: Iterable[str] = DEFAULT_CODE_FILES) -> str:
-    """The key a trained model is stored under: config + package version + training code."""
+def library_versions() -> dict:
+    """Versions of the libraries a training runs on (their code is not hashed, so their versions are)."""
+    from importlib.metadata import version
+
+    return {lib: version(lib) for lib in ("numpy", "torch", "transformers")}
+
+
+def cache_key(name: str, config: dict, code: str | None = None) -> str:
+    """The key a trained model is stored under: config + package and library versions + training code.
+
+    ``code``: a fingerprint of the code the training runs (emoprobe.codehash.code_fingerprint); by default a
+    hash of every file of ``DEFAULT_CODE_FILES``.
+    """
     return sha256(canonical_json({"name": name, "config": config, "version": emoprobe.__version__,
-                                  "code": code_hash(code_files)}))
+                                  "libraries": library_versions(),
+                                  "code": code if code is not None else code_hash(DEFAULT_CODE_FILES)}))
 
 
 def _plain_json(x):
@@ -202,7 +224,7 @@ def _load_class(path: str):
     return obj
 
 
-def cached_train(name: str, config: dict, fn: Callable[[dict], dict], cache_dir, code_files=DEFAULT_CODE_FILES,
+def cached_train(name: str, config: dict, fn: Callable[[dict], dict], cache_dir, code: str | None = None,
                  log: Callable[[str], None] | None = None) -> dict:
     """Train with ``fn(config)`` unless a model for this exact config and code is cached; return it either way.
 
@@ -217,7 +239,7 @@ def cached_train(name: str, config: dict, fn: Callable[[dict], dict], cache_dir,
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"cached_train: name must be a plain folder name, got {name!r}")
     log = log or (lambda msg: None)
-    key = cache_key(name, config, code_files)
+    key = cache_key(name, config, code)
     path = Path(cache_dir) / name / key[:16]
     meta_file = path / "meta.json"
     if meta_file.exists():
@@ -230,7 +252,10 @@ def cached_train(name: str, config: dict, fn: Callable[[dict], dict], cache_dir,
     if not isinstance(out, dict) or "model" not in out or "history" not in out:
         raise ValueError(f"cached_train: fn must return a dict with 'model' and 'history', got {type(out).__name__}")
     extras = out.get("extras") or {}
-    tmp = path.parent / f".tmp-{key[:16]}-{os.getpid()}"
+    from emoprobe.cache import remove_orphans, temporary_name
+
+    remove_orphans(path.parent)
+    tmp = path.parent / temporary_name(key[:16])
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     out["model"].save_pretrained(tmp / "model")
@@ -239,7 +264,7 @@ def cached_train(name: str, config: dict, fn: Callable[[dict], dict], cache_dir,
     # not canonical_json: a diverged run's inf/nan grad norms must still be stored (Python's JSON reads them)
     (tmp / "history.json").write_text(json.dumps(out["history"], default=_plain_json))
     meta = {"name": name, "key": key, "config": config, "version": emoprobe.__version__,
-            "code_hash": code_hash(code_files), "model_class": _class_path(out["model"]),
+            "model_class": _class_path(out["model"]),
             "extras": {k: _class_path(v) for k, v in extras.items()},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False, default=str))

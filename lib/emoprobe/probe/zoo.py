@@ -21,8 +21,9 @@ clips cost what a few hundred whole clips cost; the test sets are written to dis
 
 Profiles: ``quick`` (the book's default; all models together fit the 15-minute CPU budget, see
 benchmarks/probe_training.py) and ``smoke`` (the same code path shrunk to seconds; meaningless accuracy).
-Trained models are cached by a hash of the config and of the code (emoprobe.probe.training.cached_train), so
-a second ``get`` trains nothing. The held-out test sets are written to disk in the dataset's real layout
+Trained models are cached by a hash of the config and of the code their training reaches (``training_code``,
+emoprobe.codehash; a docstring, a comment or an unrelated function changes nothing), so a second ``get``
+trains nothing. The held-out test sets are written to disk in the dataset's real layout
 (emoprobe.probe.testsets) and evaluated by emoprobe.evaluate like any real dataset.
 """
 
@@ -40,10 +41,10 @@ from emoprobe.labels import LABEL_SETS
 
 FRAME_SIZE = 56
 
-# What edits invalidate a cached model: the probe and samplers (training's defaults), plus the generator and the
-# text the VLM is trained on.
-CODE_FILES = ("probe/qwen.py", "probe/corpus.py", "probe/training.py", "probe/videomae.py", "probe/zoo.py",
-              "samplers/*.py", "data/synth/*.py", "prompts.py", "lexicon.py", "labels.py")
+# What a model's cache key covers besides its config: the code its training function reaches
+# (emoprobe.codehash), minus the cache lookup of its starting point, whose own key is in the config.
+TRAINERS = {"vlm": "emoprobe.probe.zoo:_train_vlm", "videomae": "emoprobe.probe.zoo:_train_videomae"}
+NOT_FOLLOWED = ("emoprobe.probe.zoo:get",)
 
 # Distractors of every quick-profile clip (web, training and test alike, so no model is tested on a nuisance
 # distribution it never saw): the generator's defaults (emoprobe.data.synth.timeline.NUISANCE_DEFAULTS) turned
@@ -54,6 +55,7 @@ MODERATE_NUISANCE = {"talk_probability": 0.1, "jitter": 0.008, "lighting": 0.03,
 
 PROFILES: dict[str, dict] = {
     "quick": {
+        "seeds": [0, 1, 2],  # every model is trained once per seed; chapters report the spread
         # DFEW's 7 basic classes (MAFW's proxies anxiety / helplessness are near-duplicates of fear / sadness);
         # disgust is DFEW's rare tail (1.2 %), happy the web prior's head. dataset "mafw" gives MAFW's 11.
         "dataset": "dfew",
@@ -98,6 +100,7 @@ PROFILES: dict[str, dict] = {
                      "hidden_size": 128, "intermediate_size": 256},
     },
     "smoke": {
+        "seeds": [0],
         "dataset": "dfew",
         "nuisance": MODERATE_NUISANCE,
         "web": {"clips": 14, "seed": 101, "micro_fraction": 0.3, "max_frames": 30},
@@ -127,6 +130,13 @@ def dataset(profile: str = "quick") -> str:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {sorted(PROFILES)}")
     return PROFILES[profile].get("dataset", "mafw")
+
+
+def seeds(profile: str = "quick") -> list[int]:
+    """The training seeds of a profile's zoo."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {sorted(PROFILES)}")
+    return list(PROFILES[profile].get("seeds", [0]))
 
 
 def labels(profile: str = "quick") -> list[str]:
@@ -207,17 +217,26 @@ def config(name: str, profile: str = "quick", seed: int = 0, cache_dir=None) -> 
         part = entry.get("pool", "train")
         out["pool"] = _pool(prof, part, "balanced" if part == "web" else ds)
         out["train"] = {**prof["videomae"], "epochs": prof["videomae_epochs"][part],
-                        "class_sampler": entry["class_sampler"], "num_threads": 2}
+                        "class_sampler": entry["class_sampler"], "num_threads": 1}
     if "init" in entry:
         # the starting point's own key: retraining it invalidates every model trained from it
         out["init"] = {"name": entry["init"], "key": _key(entry["init"], profile, seed)}
     return out
 
 
+def training_code(cfg: dict) -> str:
+    """The fingerprint of the code that trains a model of this config (emoprobe.codehash)."""
+    from emoprobe.codehash import code_fingerprint, string_constants
+
+    trainer = TRAINERS["videomae" if cfg["kind"] == "videomae" else "vlm"]
+    return code_fingerprint([trainer], constants=string_constants(cfg), exclude=NOT_FOLLOWED)
+
+
 def _key(name: str, profile: str, seed: int) -> str:
     from emoprobe.probe.training import cache_key
 
-    return cache_key(name, config(name, profile, seed), CODE_FILES)
+    cfg = config(name, profile, seed)
+    return cache_key(name, cfg, training_code(cfg))
 
 
 def cache_key(name: str, profile: str = "quick", seed: int = 0) -> str:
@@ -235,11 +254,6 @@ def make_spec(pool: dict) -> dict:
     p = {k: v for k, v in pool.items() if k not in ("max_frames", "context_share")}
     return make_dataset_spec(p.pop("prior"), p.pop("clips"), seed=p.pop("seed"), dataset=p.pop("dataset"),
                              micro_fraction=p.pop("micro_fraction", 0.0), **p)
-
-
-# In-process memo of encoded pools: the three priors share one web pool, the fine-tunes one training split.
-# A plain dict (not lru_cache) so a progress flag is not part of the key.
-_ENCODED: dict = {}
 
 
 def timelines(pool: dict) -> list:
@@ -265,44 +279,84 @@ def test_pool(profile: str = "quick", test_set: str = "test") -> dict:
     return _pool(PROFILES[profile], test_set, "balanced")
 
 
-def encoded_pool(pool: dict, tasks: dict, processor, seed: int, progress: bool = False) -> dict:
-    """The pre-processed training examples of a pool config (memoised per pool, tasks, seed and processor)."""
+def _stored(kind: str, parts: dict, build):
+    """``build()`` computed once per machine: kept in memory for this process and on disk for the others.
+
+    Training pools are the same for every seed and every model that reads them (the three priors share the web
+    pool, the fine-tunes the training split), and models train in separate processes, so a pool is rendered
+    and encoded once, saved with ``torch.save`` (written to a temporary name and renamed into place), and
+    loaded by every later training. The key holds the pool's config and the code that builds it.
+    """
+    import torch
+
+    from emoprobe.cache import remove_orphans, temporary_name
+    from emoprobe.codehash import code_fingerprint, string_constants
+    from emoprobe.probe.training import canonical_json, library_versions, sha256
+
+    code = code_fingerprint([f"emoprobe.probe.zoo:{kind}"], constants=string_constants(parts))
+    key = sha256(canonical_json({"kind": kind, **parts, "code": code, "libraries": library_versions()}))[:16]
+    if key in _POOLS:
+        return _POOLS[key]
+    folder = default_cache_dir().parent / "pools"
+    path = folder / f"{kind}-{key}.pt"
+    if path.is_file():
+        out = torch.load(path, weights_only=False)
+    else:
+        out = build()
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_orphans(folder)
+        tmp = folder / temporary_name(path.stem)
+        tmp.mkdir()
+        torch.save(out, tmp / "pool.pt")
+        os.replace(tmp / "pool.pt", path)
+        shutil.rmtree(tmp, ignore_errors=True)
+    if len(_POOLS) >= 2:  # a web pool and a training split at most: each is up to a few hundred MB
+        _POOLS.pop(next(iter(_POOLS)))
+    _POOLS[key] = out
+    return out
+
+
+_POOLS: dict = {}
+
+
+def encoded_pool(pool: dict, tasks: dict, processor, progress: bool = False) -> dict:
+    """The pre-processed training examples of a pool config (emoprobe.probe.qwen.build_pool), drawn with the
+    pool's own seed: the same for every training seed and every model with the same processor."""
     import hashlib
 
     from emoprobe.probe.qwen import CONTEXT_SHARE, VISUAL_TOKENS, build_pool
-    from emoprobe.probe.training import canonical_json
 
     vocab = hashlib.sha256(processor.tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
-    key = (canonical_json(pool), canonical_json(tasks), int(seed), vocab, int(processor.video_processor.patch_size))
-    if key not in _ENCODED:
-        if len(_ENCODED) >= 2:
-            _ENCODED.pop(next(iter(_ENCODED)))
-        _ENCODED[key] = build_pool(timelines(pool), tasks, processor, seed, VISUAL_TOKENS,
-                                   pool.get("context_share", CONTEXT_SHARE),
-                                   progress=progress, desc=f"encode {pool['prior']} x{pool['clips']}",
-                                   dataset=pool["dataset"])
-    return _ENCODED[key]
+    parts = {"pool": pool, "tasks": tasks, "vocab": vocab, "patch": int(processor.video_processor.patch_size)}
+    return _stored("encoded_pool", parts, lambda: build_pool(
+        timelines(pool), tasks, processor, int(pool["seed"]), VISUAL_TOKENS, pool.get("context_share", CONTEXT_SHARE),
+        progress=progress, desc=f"encode {pool['prior']} x{pool['clips']}", dataset=pool["dataset"]))
 
 
-def videomae_views(pool: dict, views: int, num_frames: int, seed: int, progress: bool = False) -> list:
+def videomae_views(pool: dict, views: int, num_frames: int, progress: bool = False) -> list:
     """``views`` TSN samples (``segment_random``, ``num_frames`` frames) of every clip of a pool, rendered for
-    those frames only: a list of (frames, label), ``views`` consecutive entries per clip."""
-    from emoprobe.probe.qwen import clip_frames
-    from emoprobe.probe.training import progress_bar
-    from emoprobe.samplers import make_sampler
+    those frames only and drawn with the pool's own seed: a list of (frames, label), ``views`` consecutive
+    entries per clip."""
 
-    smp = make_sampler("segment_random", num_segments=int(num_frames))
-    out = []
-    tl = timelines(pool)
-    with progress_bar(len(tl), f"render views x{len(tl)}", progress) as bar:
-        for n, clip in enumerate(tl):
-            rng = np.random.default_rng([int(seed), 17, n])
-            idx = [smp.sample(clip["num_frames"], clip["fps"], rng=rng).indices for _ in range(int(views))]
-            union = np.unique(np.concatenate(idx))
-            frames = clip_frames(clip, union)
-            out += [(frames[np.searchsorted(union, i)], clip["label"]) for i in idx]
-            bar.update(1)
-    return out
+    def build():
+        from emoprobe.probe.qwen import clip_frames
+        from emoprobe.progress import bar
+        from emoprobe.samplers import make_sampler
+
+        smp = make_sampler("segment_random", num_segments=int(num_frames))
+        out = []
+        tl = timelines(pool)
+        with bar(len(tl), f"render views x{len(tl)}", progress, unit="clip") as b:
+            for n, clip in enumerate(tl):
+                rng = np.random.default_rng([int(pool["seed"]), 17, n])
+                idx = [smp.sample(clip["num_frames"], clip["fps"], rng=rng).indices for _ in range(int(views))]
+                union = np.unique(np.concatenate(idx))
+                frames = clip_frames(clip, union)
+                out += [(frames[np.searchsorted(union, i)], clip["label"]) for i in idx]
+                b.update(1)
+        return out
+
+    return _stored("videomae_views", {"pool": pool, "views": int(views), "num_frames": int(num_frames)}, build)
 
 
 # --- training -----------------------------------------------------------------------------------------------------
@@ -319,7 +373,7 @@ def _train_vlm(cfg: dict, cache_dir: Path, progress: bool, log) -> dict:
         vlm = qwen.build(seed=cfg["seed"], **train_cfg.get("model", {}))
     tasks = train_cfg.pop("tasks_per_clip")
     t0 = time.perf_counter()
-    pool = encoded_pool(cfg["pool"], tasks, vlm.processor, cfg["seed"], progress)
+    pool = encoded_pool(cfg["pool"], tasks, vlm.processor, progress)
     pool_seconds = time.perf_counter() - t0
     out = qwen.train_probe_vlm(pool, {**train_cfg, "tasks_per_clip": tasks}, seed=cfg["seed"], init=vlm,
                                progress=progress)
@@ -334,8 +388,7 @@ def _train_videomae(cfg: dict, cache_dir: Path, progress: bool, log) -> dict:
     sampler = train.pop("class_sampler")
     views = int(train.pop("views", 1))
     t0 = time.perf_counter()
-    items = videomae_views(cfg["pool"], views, train.get("num_frames", MODEL_DEFAULTS["num_frames"]), cfg["seed"],
-                           progress)
+    items = videomae_views(cfg["pool"], views, train.get("num_frames", MODEL_DEFAULTS["num_frames"]), progress)
     pool_seconds = time.perf_counter() - t0
     # one epoch = one draw per clip (not per view), so "epochs" means passes over the clips
     train.setdefault("epoch_size", len(items) // views)
@@ -366,12 +419,12 @@ def get(name: str, profile: str = "quick", cache_dir=None, seed: int = 0, force:
     cfg = config(name, profile, seed)
     log = log or (lambda msg: None)
     if force:
-        shutil.rmtree(cache_dir / name / _ck(name, cfg, CODE_FILES)[:16], ignore_errors=True)
+        shutil.rmtree(cache_dir / name / _ck(name, cfg, training_code(cfg))[:16], ignore_errors=True)
     if cfg["kind"] == "videomae":
         fn = lambda c: _train_videomae(c, cache_dir, progress, log)  # noqa: E731
     else:
         fn = lambda c: _train_vlm(c, cache_dir, progress, log)  # noqa: E731
-    out = cached_train(name, cfg, fn, cache_dir, code_files=CODE_FILES, log=log)
+    out = cached_train(name, cfg, fn, cache_dir, code=training_code(cfg), log=log)
     return Path(out["path"]) / "model"
 
 
@@ -393,6 +446,6 @@ def head_classes(k: int = 2, power: float = 1.0, profile: str | None = None, lab
     return sorted(p, key=lambda c: -p[c])[:k]
 
 
-__all__ = ["LABELS", "MODELS", "PROFILES", "cache_key", "clips", "config", "dataset", "default_cache_dir", "get",
-           "head_classes", "history", "labels", "list_models", "make_spec", "test_pool", "timelines",
+__all__ = ["LABELS", "MODELS", "PROFILES", "cache_key", "config", "dataset", "default_cache_dir", "get",
+           "head_classes", "history", "labels", "list_models", "seeds", "make_spec", "test_pool", "timelines", "training_code",
            "videomae_views"]

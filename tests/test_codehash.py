@@ -1,0 +1,101 @@
+"""The training caches' code fingerprints: edits that cannot change a model keep its key, edits that can change it.
+
+Each test edits a copy of the package (never the installed one) and compares the fingerprint of the zoo's
+trainers, as emoprobe.probe.zoo.training_code computes it, before and after.
+"""
+
+import shutil
+
+import pytest
+
+from emoprobe.codehash import PACKAGE_ROOT, code_fingerprint, reached_code, string_constants
+from emoprobe.probe import zoo
+
+
+@pytest.fixture()
+def package(tmp_path):
+    root = tmp_path / "emoprobe"
+    shutil.copytree(PACKAGE_ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def fingerprints(root, name="vlm-prior1"):
+    """{model kind: fingerprint} of the zoo's trainers under ``root``, with a real model config's strings."""
+    cfg = zoo.config(name, "smoke")
+    return {kind: code_fingerprint([trainer], constants=string_constants(cfg), exclude=zoo.NOT_FOLLOWED, root=root)
+            for kind, trainer in zoo.TRAINERS.items()}
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_copy_fingerprints_like_the_package(package):
+    assert fingerprints(package) == fingerprints(PACKAGE_ROOT)
+
+
+@pytest.mark.parametrize("change", ["docstring", "comment", "new sampler", "unrelated module", "chapter helper"])
+def test_edits_that_cannot_change_a_model_keep_its_key(package, change):
+    before = fingerprints(package)
+    if change == "docstring":
+        edit(package / "probe" / "zoo.py", '"""The full training config of a named model',
+             '"""The complete training config of a named model')
+        edit(package / "probe" / "qwen.py", '"""A freshly initialised probe VLM', '"""A new probe VLM')
+    elif change == "comment":
+        edit(package / "probe" / "zoo.py", "# Distractors of every quick-profile clip",
+             "# Distractors (nuisances) of every quick-profile clip")
+    elif change == "new sampler":
+        with open(package / "samplers" / "temporal.py", "a") as f:
+            f.write('\n\n@register("dense_centered_test")\nclass DenseCentered(Uniform):\n    pass\n')
+    elif change == "unrelated module":
+        with open(package / "evaluate.py", "a") as f:
+            f.write("\n\ndef helper_for_a_chapter():\n    return 42\n")
+    else:
+        with open(package / "findings.py", "a") as f:
+            f.write("\n\nTHRESHOLD = 0.5\n")
+    assert fingerprints(package) == before
+
+
+@pytest.mark.parametrize("change", ["generator", "sampler in use", "class sampler in use", "optimiser", "prompt"])
+def test_edits_that_can_change_a_model_change_its_key(package, change):
+    before = fingerprints(package, "vlm-ft-balanced")
+    kinds = {"vlm", "videomae"}
+    if change == "generator":  # the rendered pixels of every pool
+        edit(package / "data" / "synth" / "crop.py", "RENDER_SIZE = ", "RENDER_SIZE = 1 + ")
+    elif change == "sampler in use":  # both trainers draw frames with segment_random
+        edit(package / "samplers" / "temporal.py", '@register("segment_random")',
+             '@register("segment_random")\n@staticmethod')
+    elif change == "class sampler in use":  # the config names "balanced"
+        edit(package / "samplers" / "classes.py", '@register("balanced")', '@register("balanced")\n@staticmethod')
+    elif change == "optimiser":
+        edit(package / "probe" / "training.py", '"clip_grad": 1.0', '"clip_grad": 2.0')
+    else:  # the question the VLM is trained on; VideoMAE reads no prompt
+        edit(package / "prompts.py", '           context=None) -> dict:\n',
+             '           context=None) -> dict:\n    labels = list(labels)[::-1]\n')
+        kinds = {"vlm"}
+    after = fingerprints(package, "vlm-ft-balanced")
+    changed = {k for k in after if after[k] != before[k]}
+    assert changed >= kinds
+    if change == "prompt":
+        assert changed == {"vlm"}
+
+
+def test_registered_units_follow_the_strings_that_name_them():
+    reached = reached_code([zoo.TRAINERS["vlm"]], constants={"progressive"}, exclude=zoo.NOT_FOLLOWED)
+    assert "emoprobe.samplers.classes:Progressive" in reached
+    assert "emoprobe.samplers.classes:Progressive" not in reached_code([zoo.TRAINERS["videomae"]],
+                                                                       exclude=zoo.NOT_FOLLOWED)
+    assert "emoprobe.samplers.temporal:SegmentRandom" in reached  # named by a string in the training code
+    assert not any(k.startswith("emoprobe.evaluate:") for k in reached)
+    assert all(not text.lstrip().startswith(('"""', "#")) for text in reached.values())
+
+
+def test_a_root_that_does_not_exist_is_an_error():
+    with pytest.raises(ValueError, match="not a top-level definition"):
+        reached_code(["emoprobe.probe.zoo:no_such_function"])
+
+
+def test_string_constants_of_a_config():
+    assert string_constants({"a": ["x", {"b": "y"}], "n": 3}) == {"a", "x", "b", "y", "n"}
