@@ -24,7 +24,7 @@ def test_every_registered_class_sampler_has_common_parameters():
 
 
 def _expected(name, counts, epoch, num_epochs):
-    if name == "progressive":  # Kang et al.: (1 - t/T) p_IB + (t/T) p_CB (datasets.md §6.1)
+    if name == "progressive":  # Kang et al., ICLR 2020: (1 - t/T) p_IB + (t/T) p_CB
         t = epoch / num_epochs
         total = sum(counts.values())
         return {k: (1 - t) * n / total + t / len(counts) for k, n in counts.items()}
@@ -135,13 +135,13 @@ def test_imbalance_ratios_match_reference():
     assert round(imbalance_ratio(CLASS_COUNTS["dfew"]), 1) == 18.4
     assert round(imbalance_ratio(CLASS_COUNTS["mafw"]), 1) == 8.1
     assert round(imbalance_ratio(CLASS_COUNTS["ferv39k"]), 1) == 4.6
-    # majority-class WAR under natural sampling: DFEW 22.82 %, MAFW 16.03 % (datasets.md §1.1, §1.2)
+    # majority-class WAR under natural sampling: DFEW 22.82 %, MAFW 16.03 % (from emoprobe.reference.CLASS_COUNTS)
     assert round(100 * max(power_probabilities(CLASS_COUNTS["dfew"], 1.0).values()), 2) == 22.82
     assert round(100 * max(power_probabilities(CLASS_COUNTS["mafw"], 1.0).values()), 2) == 16.03
 
 
 def test_effective_number_and_class_balanced_weights():
-    # E_n = (1 - beta^n) / (1 - beta) (Cui et al.; datasets.md §6.2)
+    # E_n = (1 - beta^n) / (1 - beta) (Cui et al., CVPR 2019)
     assert effective_number(1, 0.9) == pytest.approx(1.0)
     assert effective_number(2, 0.9) == pytest.approx(1.9)
     assert effective_number(np.array([10, 100]), 0.0).tolist() == [1.0, 1.0]

@@ -85,3 +85,27 @@ def test_paired_delta_of_the_recall_of_some_classes():
     assert d["low"] <= d["delta"] <= d["high"]
     with pytest.raises(ValueError, match="classes"):
         findings.paired_delta(a, b, LABELS, metric="recall", classes=["joy"])
+
+
+def _rows_of(labels, preds):
+    return [{"id": f"c{i}", "label": y, "prediction": p} for i, (y, p) in enumerate(zip(labels, preds))]
+
+
+def test_score_seeds_spreads_over_seeds_and_clips():
+    rng = np.random.default_rng(0)
+    y = list(rng.choice(LABELS, 140))
+    noisy = lambda share: [t if rng.random() < share else str(rng.choice(LABELS)) for t in y]  # noqa: E731
+    stable = {s: _rows_of(y, noisy(0.7)) for s in (0, 1, 2)}
+    unstable = {0: _rows_of(y, noisy(0.95)), 1: _rows_of(y, noisy(0.4)), 2: _rows_of(y, noisy(0.1))}
+    a, b = findings.score_seeds(stable, LABELS, n_boot=300), findings.score_seeds(unstable, LABELS, n_boot=300)
+    for out, rows in ((a, stable), (b, unstable)):
+        per = [metrics.classification_report(y, findings.predicted(rows[s]), LABELS)["macro_f1"] for s in rows]
+        assert out["per_seed"] == pytest.approx(dict(zip(rows, per)))
+        assert out["mean"] == pytest.approx(np.mean(per)) and out["sd"] == pytest.approx(np.std(per, ddof=1))
+        assert out["low"] <= out["mean"] <= out["high"] and out["n"] == 140
+    # seed-to-seed variation widens the interval far beyond the clip bootstrap's
+    assert (b["high"] - b["low"]) > 2 * (a["high"] - a["low"])
+    one = findings.score_seeds({0: stable[0]}, LABELS, n_boot=300)
+    assert one["sd"] == 0.0 and one["low"] < one["mean"] < one["high"]
+    with pytest.raises(ValueError, match="share no clip"):
+        findings.score_seeds({0: stable[0], 1: [dict(r, id="x" + r["id"]) for r in stable[1]]}, LABELS)

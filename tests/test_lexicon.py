@@ -18,7 +18,7 @@ REFERENCE_EN = {
 }
 
 # Chinese Zipf values of the words lexicon.py uses for MAFW's 11 classes, computed here from wordfreq 3.1.1's
-# large_zh list by whole-word lookup (the reference notes list no Chinese values; the data is frozen).
+# large_zh list by whole-word lookup (no published Chinese values to check against; the data is frozen).
 PINNED_ZH = {"happiness": 5.11, "sadness": 4.34, "neutral": 3.70, "anger": 4.64, "surprise": 4.44,
              "disgust": 4.12, "fear": 4.65, "contempt": 3.48, "anxiety": 4.24, "helplessness": 3.86,
              "disappointment": 4.69}
@@ -30,7 +30,7 @@ def test_english_words_match_reference(word, value):
 
 
 def test_wordfreq_readme_examples_offline():
-    # the README examples quoted in datasets.md §7 (the package's data ships with it: no network)
+    # the examples of wordfreq's README (the package's data ships with it: no network)
     assert wordfreq.zipf_frequency("the", "en") == 7.73
     assert wordfreq.zipf_frequency("word", "en") == 5.26
 
@@ -63,7 +63,7 @@ def test_mafw_chinese_words():
 
 
 def test_rarest_classes_have_rare_nouns():
-    # datasets.md §7 observes that MAFW's three rarest classes (helplessness, contempt, disappointment) and
+    # measured here: MAFW's three rarest classes (helplessness, contempt, disappointment) and
     # DFEW's rarest (disgust) have the lowest noun-form Zipf values. Precisely: they are among the five lowest,
     # with sadness (3.88) just below disappointment (4.01).
     nouns = lexicon.frequencies(LABEL_SETS["mafw"], "en", form="noun")

@@ -77,7 +77,7 @@ def test_mafw_names_and_repository_orders(tmp_path):
     recs = load("mafw", root, split="test", fold=1)
     assert recs[0]["label"] == "anger" and recs[0]["path"].endswith("clips/00025.mp4")
     assert probe(recs[0]["path"])["num_frames"] == 4
-    # the same integer means different classes in DFER-CLIP's and MAE-DFER's orders (datasets.md §1.6)
+    # the same integer means different classes in DFER-CLIP's and MAE-DFER's orders (emoprobe.labels.ID_ORDERS)
     _write(root / "annotation/MAFW_set_1_test.txt", ["/x/faces/00025 40 3"])
     _write(root / "split01/test.csv", ["/x/frames/00025 3"])
     assert load("mafw", root, fmt="dfer-clip")[0]["label"] == "anger"

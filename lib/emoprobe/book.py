@@ -59,12 +59,13 @@ def load_runs(root: Path, profile: str) -> list[dict]:
 
 
 def _code_fingerprint(root: Path) -> str:
+    """The library's code without docstrings and comments (emoprobe.codehash.module_text), and the pins."""
+    from emoprobe.codehash import module_text
+
     h = hashlib.sha256()
-    files = [(f.relative_to(LIB_DIR), f) for f in sorted(LIB_DIR.rglob("*.py"))]
-    files.append(("requirements.txt", root / "requirements.txt"))
-    for name, f in files:
-        h.update(str(name).encode())
-        h.update(f.read_bytes())
+    for f in sorted(LIB_DIR.rglob("*.py")):
+        h.update(str(f.relative_to(LIB_DIR)).encode() + b"\0" + module_text(f).encode() + b"\0")
+    h.update((root / "requirements.txt").read_bytes())
     return h.hexdigest()
 
 

@@ -176,7 +176,7 @@ FAMILIES: dict[str, Family] = {
         source=_QWEN_SAMPLING_SOURCE + "; same visual rule as Qwen2-VL (Qwen2.5-VL checkpoints load the "
                "Qwen2-VL video processor: patch 14, merge 2, temporal patch 2)",
         notes="Same as qwen2-vl. lmms-eval's qwen2_5_vl adapter differs: max_num_frames=32 and "
-              "max_pixels=1605632 (anchors.md 1a); VLMEvalKit's '-ForVideo' preset uses "
+              "max_pixels=1605632 (lmms_eval/models/simple/qwen2_5_vl.py); VLMEvalKit's '-ForVideo' preset uses "
               "total_pixels=24576*28*28."),
     "qwen3-vl": Family(
         name="qwen3-vl", kind="dynamic", checkpoints=("Qwen/Qwen3-VL-8B-Instruct",),

@@ -31,7 +31,7 @@ import emoprobe
 PACKAGE = "emoprobe"
 PACKAGE_ROOT = Path(emoprobe.__file__).resolve().parent
 
-__all__ = ["code_fingerprint", "reached_code", "string_constants"]
+__all__ = ["code_fingerprint", "module_text", "reached_code", "string_constants"]
 
 
 class _Module:
@@ -100,16 +100,29 @@ def _registrations(node: ast.AST) -> list[str]:
             and isinstance(d.args[0].value, str)]
 
 
-def _text(node: ast.AST) -> str:
-    """The unit's source without docstrings or comments, in a normalised layout."""
-    node = ast.parse(ast.unparse(node)).body[0]  # a copy
+def _strip_docstrings(node: ast.AST) -> ast.AST:
     for sub in ast.walk(node):
         body = getattr(sub, "body", None)
         if (isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
             sub.body = body[1:] or [ast.Pass()]
-    return ast.unparse(node)
+    return node
+
+
+def _text(node: ast.AST) -> str:
+    """The unit's source without docstrings or comments, in a normalised layout."""
+    return ast.unparse(_strip_docstrings(ast.parse(ast.unparse(node)).body[0]))  # on a copy
+
+
+def module_text(path) -> str:
+    """A whole source file without docstrings or comments, in a normalised layout (what the book's freshness
+    check hashes: a reworded docstring re-executes no chapter)."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        tree.body = body[1:]
+    return ast.unparse(_strip_docstrings(tree))
 
 
 def string_constants(obj) -> set[str]:

@@ -22,7 +22,8 @@ import numpy as np
 from emoprobe import metrics
 from emoprobe.rows import predicted
 
-__all__ = ["predictions", "finetuned", "predicted", "score", "paired_delta", "summarize", "verdict", "VERDICTS"]
+__all__ = ["predictions", "finetuned", "predicted", "score", "score_seeds", "paired_delta", "summarize", "verdict",
+           "VERDICTS"]
 
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
             "not testable here": "note"}
@@ -165,6 +166,41 @@ def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metr
     boots = [value(rng.integers(0, n, n)) for _ in range(n_boot)]
     low, high = np.percentile(boots, [2.5, 97.5])
     return {"delta": value(np.arange(n)), "low": float(low), "high": float(high), "n": n}
+
+
+def score_seeds(rows_by_seed: dict, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
+    """``metric`` of one model trained with several seeds, on the same clips: the mean over seeds, each seed's
+    value, their standard deviation, and a 95 % interval that holds both sources of variation (a two-level
+    bootstrap: training seeds drawn with replacement, then clips drawn with replacement, the same clips for
+    every seed drawn; the statistic is the mean over the drawn seeds). With one seed it is the clip bootstrap.
+    """
+    seeds = list(rows_by_seed)
+    if not seeds:
+        raise ValueError("score_seeds: no seed's rows given")
+    labels = list(labels)
+    k = len(labels)
+    index = {c: j for j, c in enumerate(labels)}
+    by_id = [{r["id"]: r for r in rows_by_seed[s]} for s in seeds]
+    ids = [i for i in by_id[0] if all(i in b for b in by_id[1:])]
+    if not ids:
+        raise ValueError("score_seeds: the seeds' runs share no clip id")
+    t = np.array([index[by_id[0][i]["label"]] for i in ids])
+    p = np.array([[index.get(x, k) for x in predicted([b[i] for i in ids])] for b in by_id])
+
+    def value(j, idx):
+        conf = np.bincount(t[idx] * (k + 1) + p[j, idx], minlength=k * (k + 1)).reshape(k, k + 1)
+        return metrics.report_from_confusion(conf, labels)[metric]
+
+    n = len(ids)
+    every = np.arange(n)
+    per_seed = [value(j, every) for j in range(len(seeds))]
+    rng = np.random.default_rng(seed)
+    boots = [np.mean([value(j, idx) for j in rng.integers(0, len(seeds), len(seeds))])
+             for idx in (rng.integers(0, n, n) for _ in range(n_boot))]
+    low, high = np.percentile(boots, [2.5, 97.5])
+    return {"mean": float(np.mean(per_seed)), "per_seed": dict(zip(seeds, map(float, per_seed))),
+            "sd": float(np.std(per_seed, ddof=1)) if len(seeds) > 1 else 0.0, "low": float(low), "high": float(high),
+            "n": n, "seeds": seeds}
 
 
 def summarize(rows: list[dict], labels) -> dict:

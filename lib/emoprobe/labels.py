@@ -1,6 +1,6 @@
 """Canonical label sets and every repository's integer order for them.
 
-Integer label ids differ between repositories for the same dataset (reference/datasets.md §1.6), so
+Integer label ids differ between repositories for the same dataset (see ``ID_ORDERS``), so
 everything in emoprobe maps through class *names*: the canonical names below are lower-case and use each
 dataset's own wording (DFEW and FERV39k say ``happy``; MAFW says ``happiness``).
 """
@@ -16,7 +16,9 @@ LABEL_SETS: dict[str, tuple[str, ...]] = {
              "helplessness", "disappointment"),
 }
 
-# Integer orders used by published code (0-based unless the name says otherwise); reference/datasets.md §1.6.
+# Integer orders used by published code (0-based unless the name says otherwise): the DFEW authors' README
+# (https://github.com/jiangxingxun/DFEW), DFER-CLIP's annotation/preprocessing.py, MAE-DFER's
+# preprocess/mafw.py, S2D's label_index.txt and id_to_calss.txt.
 ID_ORDERS: dict[str, dict[str, tuple[str, ...]]] = {
     "dfew": {
         "official": LABEL_SETS["dfew"],  # 1-based in the official CSVs: id = index + 1

@@ -1,8 +1,8 @@
 """How common each emotion word is in web-scale text, from the `wordfreq` package (English and Chinese).
 
-The paper correlates per-class accuracy with how often the class word appears in text (reference/paper.md
-§3.4), and the probe's tiny VLM is pretrained on captions whose emotion words follow these frequencies
-(``prior``). `wordfreq` ships its word lists inside the package (reference/datasets.md §7), so this works
+The paper correlates per-class accuracy with how often the class word appears in text (its lexical-frequency
+figure), and the probe's tiny VLM is pretrained on captions whose emotion words follow these frequencies
+(``prior``). `wordfreq` ships its word lists inside the package (wordfreq's README), so this works
 offline; its data is a frozen snapshot (through about 2021), so the numbers never change.
 
 Every canonical label of ``emoprobe.labels`` (DFEW/FERV39k say ``happy``, MAFW says ``happiness``) maps to one
@@ -12,7 +12,7 @@ Chinese: wordfreq's own ``zipf_frequency(word, "zh")`` first segments the text w
 installed here (it raises ``ModuleNotFoundError``). We look whole words up in wordfreq's Chinese list
 directly (``get_frequency_dict("zh")``), which is what its lookup does when the word is a single entry of
 the list — all the words below are. The Chinese words are our own choice of the usual Simplified Chinese
-terms; the reference notes do not list MAFW's official Chinese class names (datasets.md §7 has English only).
+terms; MAFW's official Chinese class names are not used (its split files name the classes in English).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import wordfreq
 
 LANGS = ("en", "zh")
-WORDLIST = "large"  # the 'small' list stops at Zipf 3 and would give 'helplessness' 0 (datasets.md §7)
+WORDLIST = "large"  # the 'small' list stops at Zipf 3 and would give 'helplessness' 0 (wordfreq's README)
 
 # concept -> words. English: the noun and adjective forms and a few everyday single-word variants (no
 # ambiguous ones such as "mad"; no phrases, which wordfreq would split into common words); Chinese: the usual

@@ -2,8 +2,9 @@
 
 The order of the candidate list is part of the result: Emotion-LLaMA's own evaluation notes report DFEW
 UAR/WAR falling from 42.57/53.48 with the dataset order (happy, sad, neutral, ...) to 26.29/32.59 with an
-alphabetical list (reference/datasets.md §3.2). So every rendered prompt returns the order it used and a hash
-of the template text, and both are stored with each prediction.
+alphabetical list (``docs/evaluation/dfew-zero-shot.md`` of https://github.com/ZebangCheng/Emotion-LLaMA). So
+every rendered prompt returns the order it used and a hash of the template text, and both are stored with
+each prediction.
 
 Templates are plain ``str.format`` strings with these fields:
 
@@ -32,7 +33,7 @@ CONTEXT_BLOCK = "Context: {context}\n\n"
 LETTERS = string.ascii_uppercase
 
 PROMPTS: dict[str, dict] = {
-    # The only prompt quoted from the paper: its teaser figure (reference/paper.md §2.5 and §3.6).
+    # The only prompt quoted from the paper: its teaser figure (https://madhav1ag.github.io/vlm-temporal-emotion-gap/).
     "teaser": {
         "text": "What is the emotional state of character in this video?",
         "description": "the paper's open question from its teaser figure; no candidate list",
@@ -56,7 +57,7 @@ PROMPTS: dict[str, dict] = {
         "uses_labels": True,
         "lettered": True,
     },
-    # In the spirit of GPT-4V with Emotion (reference/datasets.md §3.1): rank every candidate, score the top-1.
+    # In the spirit of GPT-4V with Emotion (Lian et al., arXiv 2312.04293): rank every candidate, score the top-1.
     "closed_set_ranked": {
         "text": ("Consider the facial expression of the person across these frames. Rank all of the following "
                  "emotions from most to least likely: {labels}. Reply only with the ranked list, separated by "
@@ -72,7 +73,7 @@ PROMPTS: dict[str, dict] = {
         "uses_labels": True,
         "needs_timestamps": True,
     },
-    # MSCE stage 1 (reference/paper.md §6): the in-between frames turned into a short motion description.
+    # MSCE stage 1 (the paper's MSCE figure): the in-between frames turned into a short motion description.
     "msce_motion": {
         "text": ("Describe in one sentence how the face of the person changes across these frames (for example "
                  "the mouth, eyes and eyebrows). Do not name an emotion."),

@@ -1,6 +1,6 @@
 """Published numbers the book compares against, each with where it comes from.
 
-Sources are the companion's reference notes (``shared/reference`` of the project): counts marked *computed*
+Sources are public and named next to each value: counts marked *computed*
 were counted from public annotation files (DFER-CLIP ``annotation/*.txt``, cross-checked against S2D's copies
 of the official splits); numbers marked *as reported* are copied from the authors' project page. Nothing here
 is measured by this project.

@@ -1,10 +1,10 @@
 """Score predictions made elsewhere: ``emoprobe score --predictions FILE.csv --labels dfew``.
 
 The input is a CSV with one row per clip: an id, the true class and the prediction. A prediction may be a
-ranked, comma-separated list (GPT-4V with Emotion writes "Neutral,Surprise,Fear,Sad,Angry"; reference/
-datasets.md §3.1): its first item is scored, and top-k accuracy is reported for k = 1..top_k. A prediction
-that is not a list is read by :func:`emoprobe.parse.parse`. Class names are matched case-insensitively
-through the label set and its synonyms.
+ranked, comma-separated list (GPT-4V with Emotion writes "Neutral,Surprise,Fear,Sad,Angry"; Lian et al.,
+arXiv 2312.04293, https://github.com/zeroQiaoba/gpt4v-emotion): its first item is scored, and top-k accuracy
+is reported for k = 1..top_k. A prediction that is not a list is read by :func:`emoprobe.parse.parse`. Class
+names are matched case-insensitively through the label set and its synonyms.
 
 Two denominators, both reported because published numbers use either:
 

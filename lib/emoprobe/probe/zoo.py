@@ -72,11 +72,11 @@ PROFILES: dict[str, dict] = {
         # from mid-run) left all three priors at chance after 1,500 steps (measured macro-F1 0.04-0.05): the
         # tiny model needs to learn to look at the face on the easy, evaluated input first.
         "web_tasks": {"plain": 2, "classify": 1, "caption": 1, "motion": 1},
-        # the warm-up's loss sits on a plateau at chance (about 0.98: the answer word uniform over the 7 classes)
-        # until the model starts to use the video, and when it leaves the plateau depends on the seed (measured:
-        # step ~300 for seed 0, ~700 for seed 1). At 1,500 steps seed 1 reached macro-F1 0.22 against seed 0's
-        # 0.53; at 3,000 steps seed 1 reached 0.49. (lr 2e-3 did not help: seed 1 never left the plateau.)
+        # the warm-up's loss sits on a plateau at chance until the model starts to use the video; at lr 1e-3 how
+        # long depended on the seed (one seed never left it in 1,000 steps); lr 5e-4 let every seed leave it
+        # (benchmarks/warmup_plateau.py, the probe-models chapter)
         "base_steps": 3000,
+        "base_lr": 5e-4,
         "task_weights": {"plain": 0.4, "classify": 0.3, "caption": 0.2, "motion": 0.1},
         "context_share": 0.25,  # share of "classify" questions given as keyframes + motion text (MSCE)
         "micro_curriculum": [0.1, 0.5],  # web stage: micro clips ramp in over its first half
@@ -88,7 +88,7 @@ PROFILES: dict[str, dict] = {
         # 2-core machine; measured 0.51 held-out macro-F1 on DFEW's 7 classes (macro clips, 2,000 clips x 2
         # views, 1,500 classification steps)
         "model": {"patch_size": 14},
-        # the VideoMAE of reference/probe-recipe.md, resized for speed: 56 px with patch 14 (a 4 x 4 grid; patch 8
+        # a tiny VideoMAE resized for speed: 56 px with patch 14 (a 4 x 4 grid; patch 8
         # ran at 4.6 steps/s and reached macro-F1 0.19 in 15 epochs), tubelet 1 and lr 2e-3. Measured held out
         # (one seed each): tubelet 2 / lr 1e-3 0.43 macro-F1, micro-expressions 0.21 when sampled (chance 0.17);
         # tubelet 2 / lr 2e-3 (15 web epochs) 0.53, 0.22; tubelet 1 / lr 1e-3 0.47, 0.28; tubelet 1 / lr 2e-3
@@ -109,6 +109,7 @@ PROFILES: dict[str, dict] = {
         "micro_test": {"clips": 7, "seed": 404, "micro_fraction": 1.0, "lengths": 60, "max_frames": 60},
         "web_tasks": {"plain": 2, "classify": 1, "caption": 1, "motion": 1},
         "base_steps": 12,
+        "base_lr": 5e-4,
         "task_weights": {"plain": 0.4, "classify": 0.3, "caption": 0.2, "motion": 0.1},
         "context_share": 0.25,
         "micro_curriculum": [0.1, 0.5],
@@ -208,6 +209,8 @@ def config(name: str, profile: str = "quick", seed: int = 0, cache_dir=None) -> 
                         "task_weights": {"plain": 1.0} if base else dict(prof["task_weights"]),
                         "micro_curriculum": None if base else list(prof["micro_curriculum"]),
                         "model": dict(prof["model"]) if base else {}}
+        if base:
+            out["train"]["lr"] = prof["base_lr"]
     elif entry["kind"] == "finetune":
         out["pool"] = _pool(prof, "train", ds)
         out["train"] = {"stage": "finetune", "class_sampler": entry["class_sampler"], "steps": prof["finetune_steps"],
@@ -297,19 +300,24 @@ def _stored(kind: str, parts: dict, build):
     key = sha256(canonical_json({"kind": kind, **parts, "code": code, "libraries": library_versions()}))[:16]
     if key in _POOLS:
         return _POOLS[key]
+    import fcntl
+
     folder = default_cache_dir().parent / "pools"
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kind}-{key}.pt"
-    if path.is_file():
-        out = torch.load(path, weights_only=False)
-    else:
-        out = build()
-        folder.mkdir(parents=True, exist_ok=True)
-        remove_orphans(folder)
-        tmp = folder / temporary_name(path.stem)
-        tmp.mkdir()
-        torch.save(out, tmp / "pool.pt")
-        os.replace(tmp / "pool.pt", path)
-        shutil.rmtree(tmp, ignore_errors=True)
+    # one builder at a time: a second process that needs the same pool waits for it instead of rendering it too
+    with open(folder / f"{kind}-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            out = torch.load(path, weights_only=False)
+        else:
+            out = build()
+            remove_orphans(folder)
+            tmp = folder / temporary_name(path.stem)
+            tmp.mkdir()
+            torch.save(out, tmp / "pool.pt")
+            os.replace(tmp / "pool.pt", path)
+            shutil.rmtree(tmp, ignore_errors=True)
     if len(_POOLS) >= 2:  # a web pool and a training split at most: each is up to a few hundred MB
         _POOLS.pop(next(iter(_POOLS)))
     _POOLS[key] = out

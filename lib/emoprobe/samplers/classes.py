@@ -1,7 +1,7 @@
 """Class samplers: which clips a model trains on, epoch by epoch (the paper's balanced fine-tuning finding).
 
 All samplers draw class j with probability ``p_j = n_j^q / sum_i n_i^q`` (Kang et al., ICLR 2020;
-reference/datasets.md §6.1): ``instance`` is the natural distribution (q = 1), ``sqrt`` the square-root
+arXiv 1910.09217): ``instance`` is the natural distribution (q = 1), ``sqrt`` the square-root
 re-balancing (q = 1/2), ``balanced`` the class-balanced one (q = 0), ``power`` any q, and ``progressive``
 moves from instance- to class-balanced over training, ``p(t) = (1 - t/T) p_instance + (t/T) p_balanced`` at
 epoch t (0-based) of T, as public re-implementations compute it (so the first epoch is purely natural and the
@@ -96,7 +96,7 @@ def power_probabilities(counts: Mapping, q: float) -> dict:
 
 
 def imbalance_ratio(counts: Mapping) -> float:
-    """Largest over smallest class count (DFEW 18.4, MAFW 8.1, FERV39k 4.6: reference/datasets.md §1)."""
+    """Largest over smallest class count (DFEW 18.4, MAFW 8.1, FERV39k 4.6: emoprobe.reference.CLASS_COUNTS)."""
     _, n = _counts_array(counts)
     if n.min() <= 0:
         raise ValueError(f"imbalance ratio needs every class count > 0, got {dict(counts)!r}")
@@ -104,7 +104,7 @@ def imbalance_ratio(counts: Mapping) -> float:
 
 
 def effective_number(n, beta: float):
-    """Effective number of samples ``(1 - beta^n) / (1 - beta)`` (Cui et al., CVPR 2019; datasets.md §6.2).
+    """Effective number of samples ``(1 - beta^n) / (1 - beta)`` (Cui et al., CVPR 2019, arXiv 1901.05555).
 
     beta = 0 gives 1 for every class (no re-weighting); as beta -> 1 it tends to n itself.
     """

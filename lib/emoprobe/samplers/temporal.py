@@ -4,7 +4,7 @@ Every number in the paper's temporal findings depends on this choice, and users 
 "how many frames, at which fps?" first. So each sampler is registered by name, records its parameters, and
 returns the chosen frame indices *and* their timestamps, which are stored with every prediction.
 
-Contract (DESIGN.md): ``make_sampler(name, **params).sample(num_frames, fps, rng=None)`` returns a
+Contract: ``make_sampler(name, **params).sample(num_frames, fps, rng=None)`` returns a
 :class:`FrameSample` whose ``indices`` are sorted (unless ``shuffle=True``) and whose ``timestamps`` are in
 seconds. Short clips: every sampler returns the number of frames it promises; where a clip has fewer frames
 than requested, frames repeat exactly as the reference implementation does (rounded linspace repeats

@@ -1,12 +1,12 @@
 """Facial action units the renderer animates, and the emotion prototypes built from them.
 
-Prototypes follow EMFACS (reference/datasets.md §5.1): each class is a dict AU -> apex intensity (0..1,
+Prototypes follow EMFACS (Friesen & Ekman 1983, EMFACS-7): each class is a dict AU -> apex intensity (0..1,
 FACS letters A..E mapped roughly to 0.2..1.0). Some classes have more than one published variant (the
 Wikipedia EMFACS list and the "most intense" combinations of FACS Table 11-1); a clip picks one variant, so
 the probe's classes are not a single template each.
 
-MAFW's classes anxiety, helplessness and disappointment have no FACS prototype (reference/datasets.md §5.1,
-"MAFW-only classes"). They use the proxies listed in `PROXY_CLASSES`, which say where each proxy comes from.
+MAFW's classes anxiety, helplessness and disappointment have no FACS prototype (neither EMFACS nor FACS Table
+11-1 lists one). They use the proxies listed in `PROXY_CLASSES`, which say where each proxy comes from.
 Contempt *is* FACS (unilateral AU12 + AU14, "R12A+R14A"); here the unilateral AU14 channel carries both
 the dimple and the raised, tightened corner on one side, so contempt is AU14 alone at a higher intensity.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 # Every AU the renderer draws, in the column order of every `aus` array (frames x AUs).
 # AU14 is unilateral (the face's right side, viewer's left); AU45 is a blink (also used, held part-way, for
-# drooping lids). Geometry per AU: reference/datasets.md §5.2, implemented in face.py.
+# drooping lids). Geometry per AU as FACS describes it (Ekman & Friesen 1978), implemented in face.py.
 AU_NAMES: tuple[str, ...] = ("AU1", "AU2", "AU4", "AU5", "AU6", "AU7", "AU9", "AU10", "AU12", "AU14", "AU15",
                              "AU16", "AU17", "AU20", "AU23", "AU24", "AU25", "AU26", "AU45")
 AU_INDEX = {name: i for i, name in enumerate(AU_NAMES)}
@@ -76,7 +76,7 @@ _MAFW_EXTRA = {
     "disappointment": [{"AU4": 0.7, "AU7": 0.6, "AU15": 0.9, "AU17": 0.7, "AU24": 0.5}],
 }
 
-# Why each non-FACS class looks the way it does (reference/datasets.md §5.1 "MAFW-only classes", §4).
+# Why each non-FACS class looks the way it does (each entry names its sources).
 PROXY_CLASSES: dict[str, str] = {
     "anxiety": ("no FACS prototype; proxy = weak fear-type AUs (1, 4, 20) with pressed lips (24) and a high "
                 "blink rate, after Harrigan & O'Connell 1996 (more fear-related movements and more blinks in "
@@ -94,7 +94,7 @@ TRAJECTORY_CLASSES: dict[str, dict[str, float]] = {
     "disappointment": {"AU6": 0.6, "AU12": 0.9, "AU25": 0.3},
 }
 
-# Anxiety is also carried by blinks (reference/datasets.md §4): blinks per second for these classes.
+# Anxiety is also carried by blinks (Harrigan & O'Connell 1996): blinks per second for these classes.
 BLINK_RATE_OVERRIDE: dict[str, float] = {"anxiety": 1.2}
 
 _SYNONYMS = {"happiness": "happy", "sadness": "sad", "anger": "angry"}

@@ -12,7 +12,7 @@ How it is drawn, and why:
   bilinear interpolation before it is laid over the background, so the head moves while the background does
   not. Lighting (a gain and a side gradient) and pixel noise are applied last, on the composite.
 - AU effects are deliberately large (a full smile lifts the corners by about 5 % of the face height): the
-  probe's tiny models see 56-112 px frames, and reference/probe-recipe.md shows they learn large, clear
+  probe's tiny models see 56-112 px frames, and trainings measured here show they learn large, clear
   geometry changes but not subtle ones.
 """
 

@@ -4,16 +4,17 @@ The two steps are separate on purpose: `make_dataset_spec` is cheap plain data (
 every seed), so a spec can be inspected, saved, split or filtered before anything is rendered, and
 `generate_clip(**clip)` renders any one clip alone, identically every time.
 
-Class priors follow the real single-label counts (emoprobe.reference.CLASS_COUNTS, reference/datasets.md
-§1.1-1.3) or are balanced. Counts per class are allocated exactly (largest remainder), not drawn, so even a
+Class priors follow the real single-label counts (emoprobe.reference.CLASS_COUNTS, counted from the public
+split lists) or are balanced. Counts per class are allocated exactly (largest remainder), not drawn, so even a
 small probe has the real shape; when there are at least as many clips as classes every class gets one.
 Folds are stratified like the real DFEW/MAFW folds (each class spread evenly over 5 folds); FERV39k-shaped
-sets get a stratified train/test split of 20.15 % test (7,847 / 38,935, reference/datasets.md §1.3).
+sets get a stratified train/test split of 20.15 % test (7,847 / 38,935: FERV39k's official split, Wang et al.,
+CVPR 2022).
 
-Clip lengths: the real datasets publish frame counts but no frame rate (reference/datasets.md §8). Counts are
-drawn with `emoprobe.reference.frame_count_sample`, read as frames at `length_fps` (default 25), and converted
-to the clip's `fps`: num_frames = round(count * fps / length_fps). With the defaults a clip has exactly the
-drawn count.
+Clip lengths: the real datasets publish frame counts but no frame rate (emoprobe.reference.ASSUMED_FPS_RANGE).
+Counts are drawn with `emoprobe.reference.frame_count_sample`, read as frames at `length_fps` (default 25), and
+converted to the clip's `fps`: num_frames = round(count * fps / length_fps). With the defaults a clip has
+exactly the drawn count.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ FOLDS = 5
 FERV39K_TEST_FRACTION = 7847 / 38935
 PRIORS = ("dfew", "mafw", "ferv39k", "balanced")
 
-# FERV39k clips per scene (reference/datasets.md §1.3, computed): scenes of the probe follow these shares.
+# FERV39k clips per scene, computed from the clip paths of DFER-CLIP's annotation/FERV39K_{train,test}.txt
+# (https://github.com/zengqunzhao/DFER-CLIP): scenes of the probe follow these shares.
 FERV39K_SCENE_COUNTS = {
     "History": 2690, "Argue": 2655, "Conflict": 2491, "War": 2456, "Contest": 2400, "DailyLife": 2339,
     "Interview": 2099, "Terror": 2099, "ScholarReport": 2014, "School": 2012, "Crime": 1871, "Speech": 1834,

@@ -1,7 +1,7 @@
 """Per-frame action-unit intensities for one clip: the expression event plus distractors.
 
 Event kinds (recorded with every clip so experiments can ask "did the sampled frames catch it?"):
-- ``macro``: onset -> apex (held) -> offset, the whole event lasting 0.5-4 s (reference/datasets.md §4:
+- ``macro``: onset -> apex (held) -> offset, the whole event lasting 0.5-4 s (Wikipedia, "Microexpression":
   emotions typically last 0.5-4 s), placed inside the clip (shortened to the clip when the clip is shorter).
 - ``micro``: the whole onset-apex-offset lasts 0.25-0.5 s (the paper's range, `micro_seconds`), over a
   neutral face or a *masking* face (a weaker different expression held through the clip, which the micro
@@ -86,7 +86,7 @@ def make_timeline(label, kind=None, num_frames=50, fps=25.0, seed=0, intensity=N
         aus.TRAJECTORY_CLASSES, else "macro"). Neutral is always "none"; trajectory classes are always
         "trajectory".
     intensity : apex scale (default: uniform 0.75..1.0 for macro and trajectory, 1.0 for micro, which
-        reference/probe-recipe.md suggests keeping at full contrast).
+        the probe's trainings measured here suggest keeping at full contrast).
     variant : index into the class's prototype variants (default: random).
     mask : micro only: "smile", "neutral" or None (random with `mask_probability` of a smile mask, never a
         smile over a happy event).

@@ -1,6 +1,6 @@
 """Write a synthetic dataset to disk in the official layout of DFEW, MAFW or FERV39k, plus ground truth.
 
-Layouts (reference/datasets.md §1.1-1.3):
+Layouts (the official releases, as read by MAE-DFER's ``preprocess/*.py``, https://github.com/sunlicai/MAE-DFER):
 - DFEW: ``EmoLabel_DataSplit/{train,test}(single-labeled)/set_{k}.csv`` (header ``video_name,label``, official
   1-based ids), frames in ``Clip/jpg_256/<id>/<id>_<nnnnn>.jpg`` (the release's folder name, kept whatever the
   frame size so scripts written for the release find it) or ``videos/<id>.mp4``.
