@@ -110,7 +110,8 @@ def main(argv=None) -> int:
 
     if args.scores:
         results = {"profile": args.profile, "seeds": seeds, "total_seconds": total, "warm_seconds": warm,
-                   "parallel_over_serial": ratio, "job_seconds": {f"{n}/{s}": v["seconds"] for (n, s), v in done.items()},
+                   "parallel_over_serial": ratio,
+                   "job_seconds": {f"{n}/{s}": v["seconds"] for (n, s), v in done.items()},
                    "histories": {}, "scores": {}}
         by_seed = {}
         for name in zoo.list_models():

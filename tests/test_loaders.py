@@ -43,6 +43,26 @@ def test_dfew_official_and_derived_lists(dfew_root):
     assert mae[0]["label"] == "surprise" and mae[0]["exists"]
 
 
+@pytest.mark.parametrize("shape", ["trailing comma", "semicolons", "tabs", "quoted", "crlf and bom"])
+def test_split_files_saved_by_a_spreadsheet_read_the_same(dfew_root, shape):
+    split = dfew_root / "EmoLabel_DataSplit" / "test(single-labeled)" / "set_1.csv"
+    expected = [(r["id"], r["label"]) for r in load("dfew", dfew_root, split="test", fold=1)]
+    rows = [("video_name", "label"), ("00001", "1"), ("00002", "6"), ("3", "7")]
+    sep = {"semicolons": ";", "tabs": "\t"}.get(shape, ",")
+    cell = (lambda v: f'"{v}"') if shape == "quoted" else str
+    text = "".join(sep.join(cell(v) for v in row) + ("," if shape == "trailing comma" else "")
+                   + ("\r\n" if shape == "crlf and bom" else "\n") for row in rows)
+    split.write_bytes((("\ufeff" if shape == "crlf and bom" else "") + text).encode("utf-8"))
+    assert [(r["id"], r["label"]) for r in load("dfew", dfew_root, split="test", fold=1)] == expected
+
+
+def test_a_wrong_header_says_what_was_expected(dfew_root):
+    split = dfew_root / "EmoLabel_DataSplit" / "test(single-labeled)" / "set_1.csv"
+    _write(split, ["clip,emotion", "00001,1"])
+    with pytest.raises(ValueError, match=r"set_1\.csv:1: expected the header 'video_name,label'"):
+        load("dfew", dfew_root, split="test", fold=1)
+
+
 def test_missing_clip_policies(dfew_root):
     with pytest.warns(MissingClipsWarning, match="00004"):
         assert load("dfew", dfew_root, split="train", fold=1) == []

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from emoprobe.cli import main
-from emoprobe.score import read_prediction, score_predictions
+from emoprobe.score import read_prediction, score_file, score_predictions
 
 # The published GPT-4V with Emotion predictions, downloaded by hand (https://github.com/zeroQiaoba/gpt4v-emotion): a folder with
 # dfew/ and ferv39k/ subfolders. Without it the recomputation test is skipped and says why.
@@ -66,20 +66,20 @@ def test_cli_autodetects_columns_and_writes_json(tmp_path, capsys):
 def test_cli_explicit_columns_and_clear_errors(tmp_path, capsys):
     csv = _write(tmp_path / "p.csv", "clip,truth,model_a\na,happy,happy\n")
     assert main(["score", "--predictions", str(csv), "--labels", "dfew"]) == 2
-    err = capsys.readouterr().out
+    err = capsys.readouterr().err
     assert str(csv) in err and "true label" in err and "--label-col" in err  # names the file and the column
     assert main(["score", "--predictions", str(csv), "--labels", "dfew", "--label-col", "truth",
                  "--pred-col", "model_a"]) == 0
     capsys.readouterr()
     assert main(["score", "--predictions", str(csv), "--labels", "dfew", "--label-col", "truth",
                  "--pred-col", "nope"]) == 2
-    assert "no column 'nope' (--pred-col)" in capsys.readouterr().out
+    assert "no column 'nope' (--pred-col)" in capsys.readouterr().err
     bad = _write(tmp_path / "bad.csv", "id,label,prediction\na,pain,happy\n")
     assert main(["score", "--predictions", str(bad), "--labels", "dfew"]) == 2
-    msg = capsys.readouterr().out
+    msg = capsys.readouterr().err
     assert str(bad) in msg and "'pain'" in msg
     assert main(["score", "--predictions", str(tmp_path / "none.csv"), "--labels", "dfew"]) == 2
-    assert "no such file" in capsys.readouterr().out
+    assert "no such file" in capsys.readouterr().err
 
 
 def test_ground_truth_adds_missing_clips_as_unanswered(tmp_path):
@@ -122,3 +122,62 @@ def test_reproduces_gpt4v_recomputation(dataset, n_all, n_answered, war, uar, ne
     # the prediction file alone gives the answered-only numbers
     alone = score_file(folder / "label-gpt4v.csv", dataset)
     assert alone["n_rows"] == n_answered and alone["all"]["war"] == out["answered"]["war"]
+
+
+# --- spreadsheet exports: every shape gives the same scores ------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+DFEW = ["happy", "sad", "neutral", "angry", "surprise", "disgust", "fear"]
+
+
+def _export(rows, delimiter=",", bom=False, crlf=False, quote=False, trailing=False):
+    """Rows written the way a spreadsheet may save them (a field holding the separator is always quoted)."""
+    def cell(v):
+        return f'"{v}"' if quote or delimiter in v else v
+
+    end = "\r\n" if crlf else "\n"
+    lines = [delimiter.join(cell(v) for v in row) + (delimiter if trailing else "") for row in rows]
+    return ("\ufeff" if bom else "") + end.join(lines) + end
+
+
+SHAPES = st.fixed_dictionaries({"delimiter": st.sampled_from([",", ";", "\t"]), "bom": st.booleans(),
+                                "crlf": st.booleans(), "quote": st.booleans(), "trailing": st.booleans()})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(preds=st.lists(st.tuples(st.sampled_from(DFEW), st.sampled_from(DFEW + ["", "Happy, sad"])), min_size=1,
+                      max_size=25),
+       shape=SHAPES)
+def test_spreadsheet_exports_score_like_the_plain_csv(tmp_path, preds, shape):
+    rows = [("id", "label", "prediction")] + [(f"{i:05d}", y, p) for i, (y, p) in enumerate(preds)]
+    plain = _write(tmp_path / "plain.csv", _export(rows))
+    exported = tmp_path / "exported.csv"
+    exported.write_bytes(_export(rows, **shape).encode("utf-8"))
+    assert _comparable(score_file(exported, "dfew")) == _comparable(score_file(plain, "dfew"))
+
+
+def _comparable(result):
+    # NaN (an undefined precision) is not equal to itself; its JSON text is
+    return json.dumps({k: v for k, v in result.items() if k not in ("predictions_file", "ground_truth_file")}, sort_keys=True)
+
+
+def test_a_trailing_comma_on_every_row_is_not_a_shifted_table(tmp_path):
+    f = _write(tmp_path / "p.csv", "id,label,prediction,\n00001,happy,happy,\n00002,sad,sad,\n00003,fear,happy,\n")
+    result = score_file(f, "dfew")
+    assert result["all"]["war"] == pytest.approx(2 / 3) and result["n_answered"] == 3
+
+
+def test_bad_tables_name_the_file_and_line(tmp_path, capsys):
+    cases = {
+        "header only": ("id,label,prediction\n", "only a header row"),
+        "empty": ("", "the file is empty"),
+        "duplicate": ("id,label,prediction\n1,happy,happy\n1,sad,sad\n", "line 3: clip id '1'"),
+        "too many fields": ("id,label,prediction\n1,happy,happy,sad\n", "line 2 has 4 fields"),
+    }
+    for name, (text, expected) in cases.items():
+        f = _write(tmp_path / f"{name}.csv", text)
+        assert main(["score", "--predictions", str(f), "--labels", "dfew"]) == 2, name
+        err = capsys.readouterr().err
+        assert str(f) in err and expected in err, (name, err)

@@ -159,7 +159,8 @@ class _Package:
             found = None
             if parts[0] == PACKAGE:
                 rel = Path(*parts[1:]) if len(parts) > 1 else Path()
-                for path in (self.root / rel.with_suffix(".py") if parts[1:] else None, self.root / rel / "__init__.py"):
+                for path in (self.root / rel.with_suffix(".py") if parts[1:] else None,
+                             self.root / rel / "__init__.py"):
                     if path is not None and path.is_file():
                         found = _parsed(name, path)
                         break

@@ -22,7 +22,8 @@ import numpy as np
 from emoprobe import metrics
 from emoprobe.rows import predicted
 
-__all__ = ["predictions", "finetuned", "predicted", "score", "score_seeds", "paired_delta", "summarize", "verdict",
+__all__ = ["predictions", "finetuned", "predicted", "score", "score_seeds", "paired_delta", "answer_share", "summarize",
+           "verdict",
            "VERDICTS"]
 
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
@@ -128,7 +129,8 @@ def score(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_
 
 def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1",
                  classes=None) -> dict:
-    """``metric`` of B minus A on the same clips, with a paired bootstrap interval (clips resampled jointly).
+    """``metric`` of B minus A on the same clips, with paired bootstrap intervals (clips resampled jointly): 95 %
+    (``low``, ``high``) and 90 % (``low90``, ``high90``).
 
     ``metric``: a scalar of emoprobe.metrics (macro_f1, war, uar, ...) or "recall": the mean recall of
     ``classes`` (e.g. the tail classes)."""
@@ -164,8 +166,10 @@ def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metr
     rng = np.random.default_rng(seed)
     n = len(ids)
     boots = [value(rng.integers(0, n, n)) for _ in range(n_boot)]
-    low, high = np.percentile(boots, [2.5, 97.5])
-    return {"delta": value(np.arange(n)), "low": float(low), "high": float(high), "n": n}
+    low, high, low90, high90 = np.percentile(boots, [2.5, 97.5, 5, 95])
+    # the 90 % interval serves equivalence tests (two one-sided tests at 5 %, emoprobe.verdicts)
+    return {"delta": value(np.arange(n)), "low": float(low), "high": float(high), "low90": float(low90),
+            "high90": float(high90), "n": n}
 
 
 def score_seeds(rows_by_seed: dict, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
@@ -201,6 +205,20 @@ def score_seeds(rows_by_seed: dict, labels, n_boot: int = 1000, seed: int = 0, m
     return {"mean": float(np.mean(per_seed)), "per_seed": dict(zip(seeds, map(float, per_seed))),
             "sd": float(np.std(per_seed, ddof=1)) if len(seeds) > 1 else 0.0, "low": float(low), "high": float(high),
             "n": n, "seeds": seeds}
+
+
+def answer_share(rows, classes, n_boot: int = 1000, seed: int = 0) -> dict:
+    """The share of answers naming any of ``classes`` (unanswered clips count as not naming them), with a 95 %
+    bootstrap interval over clips, and the same classes' share of the true labels."""
+    classes = set(classes)
+    hit = np.array([p in classes for p in predicted(rows)], dtype=float)
+    true = float(np.mean([r["label"] in classes for r in rows])) if rows else float("nan")
+    if not len(hit):
+        return {"value": float("nan"), "low": float("nan"), "high": float("nan"), "true_share": true}
+    rng = np.random.default_rng(seed)
+    boots = hit[rng.integers(0, len(hit), (n_boot, len(hit)))].mean(axis=1)
+    low, high = np.percentile(boots, [2.5, 97.5])
+    return {"value": float(hit.mean()), "low": float(low), "high": float(high), "true_share": true}
 
 
 def summarize(rows: list[dict], labels) -> dict:

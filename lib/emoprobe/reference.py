@@ -123,3 +123,14 @@ VISION_ONLY_BASELINES = {
 
 # GPT-4V zero-shot ("GPT-4V with Emotion", 3 uniformly sampled frames), WAR / UAR in %, as reported.
 GPT4V_REPORTED = {"dfew": {"war": 43.80, "uar": 36.96}, "ferv39k": {"war": 34.29, "uar": 24.92}}
+
+# Where each published number of this module comes from, in the words a chapter prints beside it: the
+# authors' own page, a figure of theirs read off by eye, or notes by a third party.
+PROJECT_PAGE = "https://madhav1ag.github.io/vlm-temporal-emotion-gap/"
+SOURCES = {
+    "TABLE2": f"the paper's Table 2, as printed on the authors' project page ({PROJECT_PAGE})",
+    "TABLE3": "the paper's Table 3 as given in third-party notes on its v2 (research_notes/experiment_checklist.md "
+              "in github.com/gowreesh-mago/video2reaction), not on the authors' page",
+    "FPS_CURVE_DIGITIZED": f"read off the authors' frame-rate figure (about ±0.002; {PROJECT_PAGE})",
+    "MICRO_EXPRESSION_SECONDS": "the paper's abstract",
+}

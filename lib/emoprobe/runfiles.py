@@ -7,7 +7,6 @@ counts, metrics and provenance. Clips come from a dataset loader (emoprobe.data.
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import time
 from pathlib import Path
@@ -33,8 +32,9 @@ def read_manifest(path) -> list[dict]:
         if bad:
             raise ValueError(f"manifest {path}: {bad} line(s) are not valid JSON")
     elif path.suffix.lower() in (".csv", ".tsv"):
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f, delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
+        from emoprobe.tables import read_table
+
+        rows = [r for _, r in read_table(path, "manifest")[1]]
     else:
         raise ValueError(f"manifest {path}: expected a .jsonl or .csv file")
     out = []

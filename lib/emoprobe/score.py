@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -153,25 +154,22 @@ def _pick(path, columns, given, candidates, what, flag):
 
 
 def read_csv_rows(path, id_col=None, label_col=None, pred_col=None, need_prediction=True) -> list[dict]:
-    """Rows ``{"id", "label", "prediction"}`` from a CSV, with auto-detected column names."""
-    import pandas as pd
+    """Rows ``{"id", "label", "prediction"}`` from a CSV (or ``;``/tab-separated file, as spreadsheets export
+    them: emoprobe.tables), with auto-detected column names."""
+    from emoprobe.tables import read_table
 
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as err:  # pandas raises several types for malformed files
-        raise ValueError(f"{path}: cannot read as CSV ({err})") from err
-    cols = list(df.columns)
+    cols, rows = read_table(path, "predictions" if need_prediction else "ground truth")
     cid = _pick(path, cols, id_col, ID_COLUMNS, "clip id", "--id-col")
     clab = _pick(path, cols, label_col, LABEL_COLUMNS, "true label", "--label-col")
     cpred = _pick(path, cols, pred_col, PRED_COLUMNS, "prediction", "--pred-col") if need_prediction else None
-    dup = df[cid][df[cid].duplicated()].unique().tolist()
-    if dup:
-        raise ValueError(f"{path}: duplicate ids in column {cid!r}, e.g. {dup[:5]}")
-    return [{"id": r[cid], "label": r[clab], "prediction": (r[cpred] if cpred else None)}
-            for r in df.to_dict("records")]
+    seen = {}
+    for line, r in rows:
+        if r[cid] in seen:
+            raise ValueError(f"{path}: line {line}: clip id {r[cid]!r} in column {cid!r} already on line "
+                             f"{seen[r[cid]]}; expected one row per clip")
+        seen[r[cid]] = line
+    return [{"id": r[cid], "label": r[clab], "prediction": (r[cpred] if cpred else None)} for _, r in rows]
 
 
 def merge_ground_truth(pred_rows, truth_rows, labels, path="ground truth") -> list[dict]:
@@ -242,8 +240,8 @@ def _run(args) -> int:
     try:
         result = score_file(args.predictions, args.labels, id_col=args.id_col, label_col=args.label_col,
                             pred_col=args.pred_col, top_k=args.top_k, ground_truth=args.ground_truth)
-    except ValueError as err:
-        print(f"emoprobe score: error: {err}")
+    except (ValueError, OSError) as err:
+        print(f"emoprobe score: error: {err}", file=sys.stderr)
         return 2
     print(format_summary(result))
     if args.json:

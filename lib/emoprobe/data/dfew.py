@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import records as R
+from emoprobe.tables import split_line
 
 DATASET = "dfew"
 FOLDS = 5
@@ -53,9 +54,14 @@ def load(root, split="test", fold=1, fmt="official", order=None, list_file=None,
     out = []
     for i, line in R.read_lines(path):
         if fmt == "official":
-            if i == 1 and line.replace(" ", "").lower().startswith("video_name"):
+            parts = split_line(line)  # commas, semicolons or tabs, quoted or not (spreadsheet exports)
+            if not parts:  # a row of separators only
                 continue
-            parts = [p.strip() for p in line.split(",")]
+            if i == 1 and not parts[0].isdigit():
+                if [p.lower() for p in parts] != ["video_name", "label"]:
+                    raise ValueError(f"{path}:{i}: expected the header 'video_name,label' (or a first row "
+                                     f"'<clip number>,<label id>'), got {line!r}")
+                continue
             if len(parts) != 2:
                 raise ValueError(f"{path}:{i}: expected 'video_name,label', got {line!r}")
             clip_id, listed, num = parts[0].zfill(5), None, None  # ids may have lost their zeros in a spreadsheet

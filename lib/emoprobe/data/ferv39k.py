@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import records as R
+from emoprobe.tables import split_line
 
 DATASET = "ferv39k"
 FORMATS = ("official", "s2d", "dfer-clip")
@@ -54,9 +55,9 @@ def load(root, split="test", fold=None, fmt="official", order=None, list_file=No
             rel, num = parts[0], None
             label = R.name_label(DATASET, parts[1], path, i)
         elif fmt == "s2d":
-            if i == 1 and line.replace(" ", "").lower() == "path,id":
+            parts = split_line(line)  # commas, semicolons or tabs, quoted or not (spreadsheet exports)
+            if i == 1 and [p.lower() for p in parts] == ["path", "id"]:
                 continue
-            parts = [p.strip() for p in line.split(",")]
             if len(parts) != 2:
                 raise ValueError(f"{path}:{i}: expected 'path,id', got {line!r}")
             rel, num = parts[0], None

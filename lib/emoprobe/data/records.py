@@ -93,8 +93,11 @@ def id_label(dataset, order, value, file, line_no) -> str:
 
 def parse_list_line(line, fmt, file, line_no):
     """A derived list line -> (listed path, num_frames or None, label id). Formats: 'path num_frames label'
-    (DFER-CLIP, Former-DFER) or 'path label' (MAE-DFER); split on whitespace or commas."""
-    parts = line.replace(",", " ").split()
+    (DFER-CLIP, Former-DFER) or 'path label' (MAE-DFER); split on whitespace, commas or semicolons (quotes and a
+    spreadsheet's trailing separator are dropped)."""
+    from emoprobe.tables import split_line
+
+    parts = [p for field in split_line(line) for p in field.split()]
     want = 3 if fmt == "dfer-clip" else 2
     if len(parts) != want or not parts[-1].lstrip("-").isdigit():
         shape = "<path> <num_frames> <label0>" if want == 3 else "<path> <label0>"

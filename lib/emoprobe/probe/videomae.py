@@ -293,5 +293,6 @@ def load(path):
     return VideoMAEForVideoClassification.from_pretrained(path).eval()
 
 
-__all__ = ["MODEL_DEFAULTS", "TRAIN_DEFAULTS", "Checkpoint", "build", "image_processor", "load", "logits", "num_parameters", "predict",
+__all__ = ["MODEL_DEFAULTS", "TRAIN_DEFAULTS", "Checkpoint", "build", "image_processor", "load", "logits", "num_parameters",
+           "predict",
            "resize_clip", "save", "split_config", "to_pixel_values", "train_videomae"]

@@ -442,7 +442,7 @@ def history(name: str, profile: str = "quick", cache_dir=None, seed: int = 0) ->
     return json.loads((path.parent / "history.json").read_text())
 
 
-# --- the prior's head classes ------------------------------------------------------------------------------------------------------
+# --- the prior's head classes -------------------------------------------------------------------------------------
 
 def head_classes(k: int = 2, power: float = 1.0, profile: str | None = None, labels=None) -> list[str]:
     """The ``k`` classes the web prior favours most (by word frequency, emoprobe.lexicon, all forms), among
@@ -455,5 +455,5 @@ def head_classes(k: int = 2, power: float = 1.0, profile: str | None = None, lab
 
 
 __all__ = ["LABELS", "MODELS", "PROFILES", "cache_key", "config", "dataset", "default_cache_dir", "get",
-           "head_classes", "history", "labels", "list_models", "seeds", "make_spec", "test_pool", "timelines", "training_code",
-           "videomae_views"]
+           "head_classes", "history", "labels", "list_models", "make_spec", "seeds", "test_pool", "timelines",
+           "training_code", "videomae_views"]
