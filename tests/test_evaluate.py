@@ -164,3 +164,23 @@ def test_a_chapter_never_scores_a_partial_run_silently(tiny_qwen2_vl, tmp_path, 
         findings.predictions(str(tiny_qwen2_vl), **kw)
     rows = findings.predictions(str(tiny_qwen2_vl), allow_partial=True, **kw)
     assert [r["error_kind"] for r in rows] == ["missing", None, None]
+
+
+def test_an_undecodable_clip_is_retried_once_its_file_is_repaired(backend, tmp_path):
+    import shutil
+
+    clips = write_clips(tmp_path / "clips", 3, num_frames=16, corrupt={"clip001"})
+    out = tmp_path / "run"
+    first = _run(clips, backend, out, False)
+    assert first["counts"]["video_errors"] == 1 and not first["counts"]["complete"]
+    bad = read_predictions(out / "predictions.jsonl")["clip001"]
+    assert bad["error_kind"] == "video" and bad["file_stamp"][1] == len(b"this is not an mp4 file")
+    # unchanged: the clip is not tried again (nothing else to do, so no model call)
+    again = _run(clips, backend, out, False)
+    assert again["counts"]["model_calls_this_run"] == 0 and again["counts"]["video_errors"] == 1
+    # repaired (a good file in its place): retried and answered, the error row replaced
+    good = write_clips(tmp_path / "good", 2, num_frames=16)
+    shutil.copyfile(good[1]["path"], clips[1]["path"])
+    fixed = _run(clips, backend, out, False)
+    assert fixed["counts"]["model_calls_this_run"] == 1 and fixed["counts"]["video_errors"] == 0
+    assert fixed["counts"]["complete"] and read_predictions(out / "predictions.jsonl")["clip001"]["error"] is None

@@ -25,7 +25,7 @@ def dfew_root(tmp_path):
         write_frames(root / "Clip" / "jpg_256" / cid, FRAMES, name=cid + "_{i:05d}.{ext}")
     split = root / "EmoLabel_DataSplit"
     _write(split / "test(single-labeled)" / "set_1.csv", ["video_name,label", "00001,1", "00002,6", "3,7"])
-    _write(split / "train(single-labeled)" / "set_1.csv", ["video_name,label", "00004,3"])
+    _write(split / "train(single-labeled)" / "set_1.csv", ["video_name,label", "00004,3", "00002,6"])
     # DFER-CLIP list written on another machine: absolute paths that do not exist here, 0-based labels
     _write(root / "annotation" / "DFEW_set_2_test.txt", ["D:/datasets/DFEW_Frame_Face/00002 66 5",
                                                          "D:/datasets/DFEW_Frame_Face/00003 70 0"])
@@ -65,11 +65,19 @@ def test_a_wrong_header_says_what_was_expected(dfew_root):
 
 def test_missing_clip_policies(dfew_root):
     with pytest.warns(MissingClipsWarning, match="00004"):
-        assert load("dfew", dfew_root, split="train", fold=1) == []
+        assert [r["id"] for r in load("dfew", dfew_root, split="train", fold=1)] == ["00002"]
     with pytest.raises(FileNotFoundError, match="00004"):
         load("dfew", dfew_root, split="train", fold=1, missing="error")
     kept = load("dfew", dfew_root, split="train", fold=1, missing="keep")
-    assert kept[0]["exists"] is False and kept[0]["label"] == "neutral"
+    assert kept[0]["exists"] is False and kept[0]["label"] == "neutral" and kept[1]["exists"]
+
+
+def test_no_clip_on_disk_is_a_wrong_folder_not_a_partial_run(dfew_root):
+    import shutil
+
+    shutil.rmtree(dfew_root / "Clip")
+    with pytest.raises(FileNotFoundError, match=r"none of the 3 clips listed in .*set_1\.csv is on disk"):
+        load("dfew", dfew_root, split="test", fold=1, missing="keep")
 
 
 def test_clear_errors(dfew_root, tmp_path):

@@ -97,11 +97,52 @@ def test_no_retry_on_4xx_and_unknown_model_is_named():
 
 def test_dead_server_is_named(tmp_path):
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    backend = _backend(dead, max_retries=2)
+    backend = _backend(dead, max_retries=2, startup_wait=0)
     got = backend.generate([_req()])[0]
     assert dead in got["error"] and "3 attempts" in got["error"]
     with pytest.raises(BackendError, match=dead.replace(".", r"\.")):
         backend.check()
+
+
+def test_a_server_that_is_still_starting_is_waited_for():
+    """The port opens 1.5 s after the run starts (a real server thread bound late); check() waits for it, and a
+    server that never comes gives up after startup_wait seconds, naming the URL."""
+    import time
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+
+    class Models(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = json.dumps({"data": [{"id": "stub"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    servers = []
+
+    def start_late():
+        time.sleep(1.5)
+        servers.append(ThreadingHTTPServer(("127.0.0.1", port), Models))
+        servers[0].serve_forever()
+
+    threading.Thread(target=start_late, daemon=True).start()
+    try:
+        # without waiting this fails at once: nothing listens on the port yet
+        assert _backend(url, startup_wait=20).check() == {url: ["stub"]}
+    finally:
+        while not servers:
+            time.sleep(0.1)
+        servers[0].shutdown()
+        servers[0].server_close()
+    never = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(BackendError, match=r"not reachable after waiting 1 s.*startup_wait"):
+        _backend(never, startup_wait=1).check()
 
 
 def test_check_names_a_missing_model():

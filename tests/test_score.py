@@ -164,7 +164,8 @@ def _comparable(result):
 
 
 def test_a_trailing_comma_on_every_row_is_not_a_shifted_table(tmp_path):
-    f = _write(tmp_path / "p.csv", "id,label,prediction,\n00001,happy,happy,\n00002,sad,sad,\n00003,fear,happy,\n")
+    f = _write(tmp_path / "p.csv",
+               "id,label,prediction,\n00001,happy,happy,\n00002,sad,sad,\n00003,fear,happy,\n")
     result = score_file(f, "dfew")
     assert result["all"]["war"] == pytest.approx(2 / 3) and result["n_answered"] == 3
 

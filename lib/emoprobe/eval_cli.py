@@ -101,7 +101,7 @@ def _run(args) -> int:
                            progress=not args.no_progress, visual_tokens=args.visual_tokens, context=args.context,
                            shuffle_context=args.shuffle_context, context_model=args.context_model,
                            device=args.device, dtype=args.dtype)
-    except (ValueError, BackendError, FileNotFoundError) as e:
+    except (ValueError, BackendError, OSError) as e:  # user errors: one line, no traceback
         print(f"emoprobe eval: error: {e}", file=sys.stderr)
         return 2
     c = summary["counts"]

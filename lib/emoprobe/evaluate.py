@@ -15,7 +15,8 @@ A summary with counts, metrics and the provenance block (emoprobe.provenance) go
 Resume and crash safety: rows are appended and fsync-ed batch by batch, so a killed run keeps every finished
 row; rerunning skips the clips already in ``predictions.jsonl``. Clips whose call failed (server down) or that
 were missing on disk are retried on the next run. A clip that cannot be decoded (`emoprobe.video.VideoError`)
-is recorded with its error; a listed clip that is not on disk as missing. Neither stops the run, and the
+is recorded with its error and its file's size and time (``file_stamp``), and retried once the file changes; a
+listed clip that is not on disk as missing. Neither stops the run, and the
 summary counts both (``counts["complete"]`` is False when any listed clip was not answered).
 """
 
@@ -167,6 +168,15 @@ def _shown(run: _Run, frames: np.ndarray, indices: list[int]):
     return kept, [indices[int(p)] for p in positions]
 
 
+def file_stamp(path) -> list:
+    """[files, bytes, newest modification time in ns] of a clip (a video file or a folder of frames): what
+    changes when the clip is repaired or replaced, so a clip that failed to decode is retried after that."""
+    p = Path(path)
+    entries = [p] if p.is_file() else [q for q in p.iterdir() if q.is_file()] if p.is_dir() else []
+    stats = [q.stat() for q in entries]
+    return [len(stats), sum(s.st_size for s in stats), max((s.st_mtime_ns for s in stats), default=0)]
+
+
 def _sample(run: _Run, rec) -> tuple[dict, dict | None]:
     """Step 1a for one clip: sample, decode, apply the budget and the shuffled presentation; its row and what
     the next steps need (None when the clip cannot be decoded)."""
@@ -190,7 +200,8 @@ def _sample(run: _Run, rec) -> tuple[dict, dict | None]:
         wanted = sorted(set(indices).union(*[set(g.tolist()) for g in gap_list]))
         decoded = read_frames(path, wanted, backend=run.decoder, fps=_get(rec, "fps"))
     except (VideoError, OSError) as e:
-        row.update(error=f"{type(e).__name__}: {e}", error_kind="video", outcome="error")
+        row.update(error=f"{type(e).__name__}: {e}", error_kind="video", outcome="error",
+                   file_stamp=file_stamp(path))
         return row, None
     fps = float(info["fps"])
     at = {i: k for k, i in enumerate(wanted)}
@@ -360,8 +371,17 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
     if not resume and pred_path.exists():
         pred_path.unlink()
     done = read_predictions(pred_path) if resume else {}
-    # a row whose model call failed is retried; a clip that cannot be decoded stays recorded as such
-    finished = {k for k, row in done.items() if row.get("error_kind") not in ("backend", "missing")}
+    # retried: a failed model call, a clip that was not on disk, and an undecodable clip whose file changed since
+    path_of = {i: str(_get(r, "path")) for r, i in zip(records, ids)}
+
+    def final(k, row):
+        if row.get("error_kind") in ("backend", "missing"):
+            return False
+        if row.get("error_kind") == "video":
+            return k in path_of and row.get("file_stamp") == file_stamp(path_of[k])
+        return True
+
+    finished = {k for k, row in done.items() if final(k, row)}
     todo = [r for r, i in zip(records, ids) if i not in finished]
     chunk = batch_size or getattr(backend, "batch_size", 1) or 1
 

@@ -50,6 +50,7 @@ class PredictionRow:
     cache_hit: bool = False
     error: str | None = None
     error_kind: str | None = None             # "missing" (not on disk), "video" (undecodable), "backend" (call failed)
+    file_stamp: list | None = None            # "video" errors: the clip's [files, bytes, newest mtime_ns] then
 
 
 FIELDS = tuple(f.name for f in fields(PredictionRow))

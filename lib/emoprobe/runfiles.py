@@ -37,11 +37,16 @@ def read_manifest(path) -> list[dict]:
         rows = [r for _, r in read_table(path, "manifest")[1]]
     else:
         raise ValueError(f"manifest {path}: expected a .jsonl or .csv file")
-    out = []
+    out, seen = [], {}
     for i, row in enumerate(rows):
         missing = [k for k in ("id", "path", "label") if not row.get(k) and row.get(k) != 0]
         if missing:
             raise ValueError(f"manifest {path}: row {i + 1} lacks {missing}; expected columns id, path, label")
+        cid = str(row["id"])
+        if cid in seen:
+            raise ValueError(f"manifest {path}: row {i + 1}: clip id {cid!r} already in row {seen[cid]}; expected "
+                             "each clip once")
+        seen[cid] = i + 1
         rec = dict(row)
         rec["id"] = str(rec["id"])
         p = Path(str(rec["path"]))

@@ -51,7 +51,7 @@ def load(root, split="test", fold=1, fmt="official", order=None, list_file=None,
                        f"DFEW {fmt} split file (fold {fold}, {split})")
     dirs = R.existing_dirs(root, CLIP_DIRS, clips_dir)
     meta = R.read_meta(root)
-    out = []
+    out, seen = [], {}
     for i, line in R.read_lines(path):
         if fmt == "official":
             parts = split_line(line)  # commas, semicolons or tabs, quoted or not (spreadsheet exports)
@@ -70,6 +70,7 @@ def load(root, split="test", fold=1, fmt="official", order=None, list_file=None,
             listed, num, value = R.parse_list_line(line, fmt, path, i)
             clip_id = Path(listed.rstrip("/")).name.removesuffix(".mp4")
             label = R.id_label(DATASET, order, value, path, i)
+        R.check_new(seen, clip_id, path, i)
         where, exists = R.resolve(listed, root, clip_id, dirs)
         out.append(R.record(clip_id, where, exists, label, DATASET, fold, split, num, path, meta.get(clip_id)))
-    return R.apply_missing(out, missing, path, root)
+    return R.apply_missing(out, missing, path, root, dirs)

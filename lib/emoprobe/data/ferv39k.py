@@ -46,7 +46,7 @@ def load(root, split="test", fold=None, fmt="official", order=None, list_file=No
                        f"FERV39k {fmt} split file ({split})")
     dirs = R.existing_dirs(root, CLIP_DIRS, clips_dir)
     meta = R.read_meta(root)
-    out = []
+    out, seen = [], {}
     for i, line in R.read_lines(path):
         if fmt == "official":
             parts = line.split()
@@ -68,6 +68,7 @@ def load(root, split="test", fold=None, fmt="official", order=None, list_file=No
             label = R.id_label(DATASET, order, value, path, i)
         clip_id = "/".join(Path(rel.rstrip("/")).parts[-3:])
         listed = rel if fmt == "dfer-clip" else None
+        R.check_new(seen, clip_id, path, i)
         where, exists = R.resolve(listed, root, clip_id, dirs)
         out.append(R.record(clip_id, where, exists, label, DATASET, None, split, num, path, meta.get(clip_id)))
-    return R.apply_missing(out, missing, path, root)
+    return R.apply_missing(out, missing, path, root, dirs)

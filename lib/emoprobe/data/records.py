@@ -69,11 +69,16 @@ def find_file(root, candidates, what) -> Path:
 
 def read_lines(path):
     """Non-empty lines with their 1-based line numbers (tolerates a UTF-8 BOM and Windows line ends)."""
-    with open(path, encoding="utf-8-sig") as f:
-        for i, line in enumerate(f, 1):
-            line = line.strip()
-            if line:
-                yield i, line
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            lines = f.read().splitlines()
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); expected the dataset's split "
+                         "file as text") from None
+    for i, line in enumerate(lines, 1):
+        line = line.strip()
+        if line:
+            yield i, line
 
 
 def name_label(dataset, name, file, line_no) -> str:
@@ -104,6 +109,14 @@ def parse_list_line(line, fmt, file, line_no):
         raise ValueError(f"{file}:{line_no}: expected a {fmt} line {shape!r}, got {line!r}")
     num = int(parts[1]) if want == 3 else None
     return parts[0], num, parts[-1]
+
+
+def check_new(seen: dict, clip_id: str, file, line_no: int) -> None:
+    """A clip listed twice in a split file is an error naming both lines (results are keyed by clip id)."""
+    if clip_id in seen:
+        raise ValueError(f"{file}:{line_no}: clip {clip_id!r} is listed again (first on line {seen[clip_id]}); "
+                         "expected each clip once")
+    seen[clip_id] = line_no
 
 
 def read_meta(root) -> dict:
@@ -152,8 +165,13 @@ def record(clip_id, path, exists, label, dataset, fold, split, num_frames, list_
             "split": split, "num_frames": num_frames, "list_file": str(list_file), "meta": meta}
 
 
-def apply_missing(records, missing, list_file, root):
+def apply_missing(records, missing, list_file, root, clip_dirs=None):
     absent = [r["id"] for r in records if not r["exists"]]
+    if records and len(absent) == len(records):
+        # nothing at all on disk: a wrong root or clip folder, not a few lost clips
+        where = ", ".join(str(d) for d in clip_dirs) if clip_dirs else "no clip folder found under the root"
+        raise FileNotFoundError(f"none of the {len(records)} clips listed in {list_file} is on disk under {root} "
+                                f"(clip folders searched: {where}); expected the dataset's clip folder")
     if not absent or missing == "keep":
         return records
     shown = ", ".join(absent[:20]) + (" ..." if len(absent) > 20 else "")

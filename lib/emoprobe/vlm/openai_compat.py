@@ -99,8 +99,9 @@ class OpenAICompatBackend:
     def __init__(self, model, base_urls=("http://127.0.0.1:8000/v1",), api_key_env=None, send_as="images",
                  image_format="jpeg", jpeg_quality=90, state_sampling=True, concurrency=4, timeout=120.0,
                  max_retries=4, backoff=0.5, backoff_max=30.0, balance="least_busy",
-                 max_new_tokens=DEFAULT_MAX_NEW_TOKENS, extra_body=None, batch_size=16):
+                 max_new_tokens=DEFAULT_MAX_NEW_TOKENS, extra_body=None, batch_size=16, startup_wait=60.0):
         self.model = model
+        self.startup_wait = startup_wait
         self.base_urls = base_urls
         self.api_key_env = api_key_env
         self.send_as = send_as
@@ -175,17 +176,36 @@ class OpenAICompatBackend:
         return {"max_new_tokens": int(n), "temperature": float(temperature or 0.0),
                 "do_sample": bool(temperature), "n": 1}
 
-    def check(self) -> dict:
-        """Ask every server which models it serves; raise BackendError naming a dead server or missing model."""
+    def _models(self, url):
+        """GET /models, waiting up to ``startup_wait`` seconds for a server that is still starting (connection
+        refused, or 502/503 while it loads its model)."""
+        import time
+
         import httpx
 
+        deadline, pause = time.monotonic() + float(self.startup_wait or 0), 0.5
+        while True:
+            try:
+                r = self.client_.get(f"{url}/models", timeout=min(self.timeout, 10.0))
+                if r.status_code not in (502, 503):
+                    return r
+                why = f"HTTP {r.status_code}"
+            except httpx.HTTPError as e:
+                why = f"{type(e).__name__}: {e}"
+            if time.monotonic() + pause > deadline:
+                waited = f" after waiting {self.startup_wait:g} s" if self.startup_wait else ""
+                raise BackendError(f"server {url} is not reachable{waited} ({why}); start it, or raise "
+                                   "startup_wait (--backend-param startup_wait=SECONDS)")
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+    def check(self) -> dict:
+        """Ask every server which models it serves; raise BackendError naming a dead server or missing model.
+        A server that is still starting is waited for (``startup_wait`` seconds)."""
         self.load()
         served = {}
         for url in self._urls():
-            try:
-                r = self.client_.get(f"{url}/models", timeout=min(self.timeout, 10.0))
-            except httpx.HTTPError as e:
-                raise BackendError(f"server {url} is not reachable ({type(e).__name__}: {e})") from e
+            r = self._models(url)
             if r.status_code in (401, 403):
                 raise BackendError(f"server {url} refused the API key (HTTP {r.status_code})")
             if r.status_code != 200:
