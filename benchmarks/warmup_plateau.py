@@ -29,7 +29,6 @@ VARIANTS = {
     "batch32": {"batch_size": 32},
     "batch64": {"batch_size": 64},
     "no-decay": {"weight_decay": 0.0},
-    "warmup300": {"warmup_steps": 300},
 }
 
 

@@ -16,8 +16,8 @@ Resume and crash safety: rows are appended and fsync-ed batch by batch, so a kil
 row; rerunning skips the clips already in ``predictions.jsonl``. Clips whose call failed (server down) or that
 were missing on disk are retried on the next run. A clip that cannot be decoded (`emoprobe.video.VideoError`)
 is recorded with its error and its file's size and time (``file_stamp``), and retried once the file changes; a
-listed clip that is not on disk as missing. Neither stops the run, and the
-summary counts both (``counts["complete"]`` is False when any listed clip was not answered).
+listed clip that is not on disk as missing. Neither stops the run, and the summary counts both
+(``counts["complete"]`` is False when any listed clip was not answered).
 """
 
 from __future__ import annotations

@@ -22,9 +22,8 @@ import numpy as np
 from emoprobe import metrics
 from emoprobe.rows import predicted
 
-__all__ = ["predictions", "finetuned", "predicted", "score", "score_seeds", "paired_delta", "answer_share", "summarize",
-           "verdict",
-           "VERDICTS"]
+__all__ = ["predictions", "finetuned", "predicted", "score", "score_seeds", "paired_delta", "answer_share",
+           "summarize", "verdict", "VERDICTS"]
 
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
             "not testable here": "note"}

@@ -57,11 +57,12 @@ def run(args) -> int:
     if args.all:
         from emoprobe.probe import schedule
 
-        if args.workers < 1:
-            print(f"emoprobe train: --workers: expected at least 1, got {args.workers}", file=sys.stderr)
+        try:
+            done = schedule.train(args.profile, seeds=args.seeds, workers=args.workers, cache_dir=cache,
+                                  log=lambda m: print(m, file=sys.stderr, flush=True))
+        except ValueError as e:
+            print(f"emoprobe train: {e}", file=sys.stderr)
             return 2
-        done = schedule.train(args.profile, seeds=args.seeds, workers=args.workers, cache_dir=cache,
-                              log=lambda m: print(m, file=sys.stderr, flush=True))
         for (name, seed), entry in sorted(done.items()):
             print(f"{name}\t{seed}\t{entry['path']}")
         return 0

@@ -57,8 +57,7 @@ def _chain_length(job: Job, by_key: dict) -> int:
 
 # --- worker side ------------------------------------------------------------------------------------------------
 
-_QUEUE = None
-_CURRENT = None
+_CURRENT = None  # the (name, seed) this worker is training, for its progress reports
 
 
 def _init_worker(q, threads: int):
@@ -71,8 +70,6 @@ def _init_worker(q, threads: int):
     from emoprobe import progress
 
     transformers.utils.logging.disable_progress_bar()  # "Loading weights" bars: noise in the parent's log
-    global _QUEUE
-    _QUEUE = q
     torch.set_num_threads(int(threads))
     progress.set_reporter(lambda desc, done, total: q.put((_CURRENT, desc, done, total, time.time())))
 

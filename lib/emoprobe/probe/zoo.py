@@ -19,8 +19,9 @@ expressive clips are micro-expressions; a second test set holds micro-expression
 sampled views and only those frames are drawn (emoprobe.probe.qwen.timeline_clips), so thousands of distinct
 clips cost what a few hundred whole clips cost; the test sets are written to disk whole (any sampler can read them).
 
-Profiles: ``quick`` (the book's default; all models together fit the 15-minute CPU budget, see
-benchmarks/probe_training.py) and ``smoke`` (the same code path shrunk to seconds; meaningless accuracy).
+Profiles: ``quick`` (the book's default: three seeds of every model, trained side by side by
+emoprobe.probe.schedule; benchmarks/probe_training.py times it) and ``smoke`` (one seed, the same code path
+shrunk to seconds; meaningless accuracy).
 Trained models are cached by a hash of the config and of the code their training reaches (``training_code``,
 emoprobe.codehash; a docstring, a comment or an unrelated function changes nothing), so a second ``get``
 trains nothing. The held-out test sets are written to disk in the dataset's real layout
