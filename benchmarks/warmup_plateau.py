@@ -38,7 +38,7 @@ def _answer_accuracy(vlm, pool) -> float:
 
     examples = pool["examples"]
     pad = vlm.processor.tokenizer.pad_token_id
-    from emoprobe.probe.qwen import collate
+    from emoprobe.probe.vlm.encode import collate
 
     first = [int(e["labels"][e["labels"] != -100][0]) for e in examples]
     options = sorted(set(first))
@@ -62,8 +62,11 @@ def main(argv=None) -> int:
     import numpy as np
     import torch
 
-    from emoprobe.probe import qwen, zoo
-    from emoprobe.probe.qwen import VISUAL_TOKENS, build_pool
+    from emoprobe.probe import zoo
+    from emoprobe.probe.vlm.budget import VISUAL_TOKENS
+    from emoprobe.probe.vlm.build import build
+    from emoprobe.probe.vlm.pools import build_pool
+    from emoprobe.probe.vlm.train import train_probe_vlm
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=800)
@@ -79,7 +82,7 @@ def main(argv=None) -> int:
     test = zoo.test_pool("quick", "test")
     results = {}
     for seed in args.seeds:
-        probe = qwen.build(seed=seed, **base_cfg["train"]["model"])
+        probe = build(seed=seed, **base_cfg["train"]["model"])
         t0 = time.perf_counter()
         pool = build_pool(zoo.timelines(web), {"plain": 2}, probe.processor, seed, VISUAL_TOKENS, 0.0,
                           dataset=web["dataset"])
@@ -93,7 +96,7 @@ def main(argv=None) -> int:
             cfg.pop("tasks_per_clip")
             cfg.update(VARIANTS[name])
             t0 = time.perf_counter()
-            out = qwen.train_probe_vlm(pool, cfg, seed=seed, progress=False)
+            out = train_probe_vlm(pool, cfg, seed=seed, progress=False)
             loss = np.asarray(out["history"]["loss"])
             smooth = np.convolve(loss, np.ones(50) / 50, mode="valid")
             below = np.flatnonzero(smooth < args.exit_loss)

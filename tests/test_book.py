@@ -96,6 +96,78 @@ def test_smoke_book_executes_and_renders(smoke_book):
 
 
 @pytest.mark.slow
+def test_results_page_is_built_from_what_each_chapter_recorded(smoke_book):
+    """The results page, results.json and results.csv hold one row per finding, each with the verdict its
+    executed chapter shows; each finding chapter opens with its summary figure under the claim."""
+    import csv
+
+    from emoprobe.results import FINDINGS
+
+    html, root = smoke_book["html"], smoke_book["root"]
+    executed = root / "_build" / "executed" / "smoke"
+    shown = _verdicts(executed)
+    rows = json.loads((html / "results.json").read_text())
+    assert [r["finding"] for r in rows] == list(FINDINGS)
+    for r in rows:
+        assert r["status"] == shown[r["chapter"]], r  # the page says what the chapter's box says
+        assert r["profile"] == "smoke" and r["reason"] and r["ours"]
+    with open(html / "results.csv", newline="") as f:
+        assert [r["status"] for r in csv.DictReader(f)] == [r["status"] for r in rows]
+    page = (html / "book" / "results.html").read_text()
+    for r in rows:
+        assert f'href="../notebooks/{r["chapter"]}.html"' in page, r["chapter"]
+    for chapter, _ in FINDINGS.values():
+        nb = nbformat.read(executed / f"{chapter}.ipynb", as_version=4)
+        tags = [c.metadata.get("tags", []) for c in nb.cells]
+        first = next(i for i, t in enumerate(tags) if "emoprobe-summary" in t)
+        assert first == 1 and nb.cells[0].cell_type == "markdown", chapter  # right under the claim
+        assert "image/png" in nb.cells[first].outputs[0]["data"]
+        assert not any("application/vnd.emoprobe.result+json" in o.get("data", {})
+                       for c in nb.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.slow
+def test_rerun_command_gives_the_same_parameters(smoke_book, tmp_path):
+    """The parameter box's papermill command, run as printed (papermill --prepare-only), injects exactly the
+    parameters this run had."""
+    import html
+    import shlex
+    import subprocess
+    import sys
+
+    from emoprobe.book import rerun_command
+
+    root = smoke_book["root"]
+    for name in ("f2_frame_shuffle", "f6_micro_sampling"):
+        nb = nbformat.read(root / "_build" / "executed" / "smoke" / f"{name}.ipynb", as_version=4)
+        params = nb.metadata["emoprobe"]["parameters"]
+        page = html.unescape(re.sub(r"<[^>]+>", "", (smoke_book["html"] / "notebooks" / f"{name}.html").read_text()))
+        assert f"papermill notebooks/{name}.ipynb" in page  # the command is on the page as text
+        cmd = shlex.split(rerun_command(f"notebooks/{name}.ipynb", params))
+        assert cmd[0] == "papermill"
+        out = tmp_path / f"{name}.ipynb"
+        subprocess.run([sys.executable, "-m", "papermill", cmd[1], str(out), *cmd[3:], "--prepare-only"],
+                       cwd=ROOT, check=True, capture_output=True)
+        injected = next(c for c in nbformat.read(out, as_version=4).cells
+                        if "injected-parameters" in c.metadata.get("tags", []))
+        scope = {}
+        exec(injected.source, scope)
+        assert {k: scope[k] for k in params} == params
+
+
+def test_parameter_box_shows_what_differs_and_folds_the_rest():
+    from emoprobe.book import _parameter_table
+
+    nb = nbformat.v4.new_notebook()
+    text = _parameter_table(nb, {"profile": "smoke", "seed": 0, "models": ["a", "b"]},
+                            {"profile": "quick", "seed": 0, "models": ["x"], "n_boot": 1000}, "notebooks/x.ipynb")
+    shown, folded = text.split(":::{dropdown}")
+    assert "`profile`" in shown and "`models`" in shown and "`seed`" not in shown and "`n_boot`" not in shown
+    assert "All 4 parameters" in folded and "`n_boot`" in folded and "`seed`" in folded
+    assert "papermill notebooks/x.ipynb x.out.ipynb -y" in folded
+
+
+@pytest.mark.slow
 def test_warm_rebuild_reuses_executed_notebooks(smoke_book):
     logs = []
     make_book(profile="smoke", root=smoke_book["root"], build=False, log=logs.append)

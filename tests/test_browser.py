@@ -97,3 +97,50 @@ def test_notebook_chapters_show_figures(site, browser):
             sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.naturalWidth, e.naturalHeight])")
             assert sizes and all(w > 100 and h > 100 for w, h in sizes), (rel, sizes)
             assert "Parameters of this run" in page.inner_text("body")
+
+
+# what a page may not exceed: a 1280-pixel-wide window, as on a laptop
+WIDE = {"width": 1280, "height": 900}
+OVERFLOW = """() => {
+  const out = [];
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push('page ' + document.documentElement.scrollWidth);
+  for (const t of document.querySelectorAll('article table')) {
+    const box = t.parentElement.getBoundingClientRect();
+    if (t.getBoundingClientRect().width > box.width + 1 || t.scrollWidth > t.clientWidth + 1)
+      out.push('table ' + Math.round(t.getBoundingClientRect().width) + ' > ' + Math.round(box.width) + ': '
+               + t.innerText.slice(0, 60));
+  }
+  return out;
+}"""
+
+
+def test_results_page_leads_to_every_finding_and_its_summary_figure(site, browser):
+    from emoprobe.results import FINDINGS
+
+    page = browser.new_page(viewport=WIDE)
+    page.goto(site["url"] + "book/results.html", wait_until="load")
+    links = dict(page.eval_on_selector_all("article table a[href]", "els => els.map(e => [e.innerText, e.href])"))
+    assert set(links) == set(FINDINGS), links
+    for finding, href in links.items():
+        chapter = FINDINGS[finding][0]
+        assert href.endswith(f"notebooks/{chapter}.html"), (finding, href)
+        page.goto(href, wait_until="load")
+        # the chapter's first figure is its summary, above the parameter box, decoded to real pixels
+        first = page.eval_on_selector("article img", "e => [e.naturalWidth, e.naturalHeight, "
+                                      "e.compareDocumentPosition(document.querySelector('.admonition.note')) "
+                                      "& Node.DOCUMENT_POSITION_FOLLOWING]")
+        assert first[0] > 100 and first[1] > 100 and first[2], (chapter, first)
+        assert "The paper beside this build" in page.inner_text("article")
+
+
+def test_no_page_is_wider_than_a_laptop_window(site, browser):
+    page = browser.new_page(viewport=WIDE)
+    wide = {}
+    for rel in _pages(site["html"]):
+        if 'http-equiv="Refresh"' in (site["html"] / rel).read_text()[:200]:
+            continue  # index.html only redirects
+        page.goto(site["url"] + rel, wait_until="load")
+        problems = page.evaluate(OVERFLOW)
+        if problems:
+            wide[rel] = problems
+    assert not wide, wide

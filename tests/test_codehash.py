@@ -42,7 +42,7 @@ def test_edits_that_cannot_change_a_model_keep_its_key(package, change):
     if change == "docstring":
         edit(package / "probe" / "zoo.py", '"""The full training config of a named model',
              '"""The complete training config of a named model')
-        edit(package / "probe" / "qwen.py", '"""A freshly initialised probe VLM', '"""A new probe VLM')
+        edit(package / "probe" / "vlm" / "build.py", '"""A freshly initialised probe VLM', '"""A new probe VLM')
     elif change == "comment":
         edit(package / "probe" / "zoo.py", "# Distractors of every quick-profile clip",
              "# Distractors (nuisances) of every quick-profile clip")
@@ -61,7 +61,7 @@ def test_edits_that_cannot_change_a_model_keep_its_key(package, change):
 @pytest.mark.parametrize("change", ["generator", "sampler in use", "class sampler in use", "optimiser", "prompt"])
 def test_edits_that_can_change_a_model_change_its_key(package, change):
     before = fingerprints(package, "vlm-ft-balanced")
-    kinds = {"vlm", "videomae"}
+    kinds = set(zoo.TRAINERS)  # base, pretrain, finetune, videomae
     if change == "generator":  # the rendered pixels of every pool
         edit(package / "data" / "synth" / "crop.py", "RENDER_SIZE = ", "RENDER_SIZE = 1 + ")
     elif change == "sampler in use":  # both trainers draw frames with segment_random
@@ -69,26 +69,32 @@ def test_edits_that_can_change_a_model_change_its_key(package, change):
              '@register("segment_random")\n@staticmethod')
     elif change == "class sampler in use":  # the config names "balanced"
         edit(package / "samplers" / "classes.py", '@register("balanced")', '@register("balanced")\n@staticmethod')
-    elif change == "optimiser":
+        kinds = {"finetune"}  # the VLM stages before it draw by word prior, not by class sampler
+    elif change == "optimiser":  # the pretraining stages' rule; emoprobe.finetune takes its settings from its config
         edit(package / "probe" / "training.py", '"clip_grad": 1.0', '"clip_grad": 2.0')
+        kinds = {"base", "pretrain"}
     else:  # the question the VLM is trained on; VideoMAE reads no prompt
         edit(package / "prompts.py", '           context=None) -> dict:\n',
              '           context=None) -> dict:\n    labels = list(labels)[::-1]\n')
-        kinds = {"vlm"}
+        kinds = {"base", "pretrain", "finetune"}
     after = fingerprints(package, "vlm-ft-balanced")
     changed = {k for k in after if after[k] != before[k]}
     assert changed >= kinds
     if change == "prompt":
-        assert changed == {"vlm"}
+        assert changed == kinds
 
 
 def test_registered_units_follow_the_strings_that_name_them():
-    reached = reached_code([zoo.TRAINERS["vlm"]], constants={"progressive"}, exclude=zoo.NOT_FOLLOWED)
+    reached = reached_code([zoo.TRAINERS["finetune"]], constants={"progressive"}, exclude=zoo.NOT_FOLLOWED)
     assert "emoprobe.samplers.classes:Progressive" in reached
     assert "emoprobe.samplers.classes:Progressive" not in reached_code([zoo.TRAINERS["videomae"]],
                                                                        exclude=zoo.NOT_FOLLOWED)
-    assert "emoprobe.samplers.temporal:SegmentRandom" in reached  # named by a string in the training code
-    assert not any(k.startswith("emoprobe.evaluate:") for k in reached)
+    # the fine-tunes run the engine's fine-tuning code, so they reach the backend it builds, not the eval loop
+    assert "emoprobe.evaluate:_make_backend" in reached and "emoprobe.evaluate:evaluate" not in reached
+    pretrain = reached_code([zoo.TRAINERS["pretrain"]], exclude=zoo.NOT_FOLLOWED)
+    assert "emoprobe.samplers.temporal:SegmentRandom" in pretrain  # named by a string in the training code
+    assert not any(k.startswith("emoprobe.evaluate:") for k in pretrain)
+    assert not any(k.startswith("emoprobe.samplers.classes:") for k in pretrain)
     assert all(not text.lstrip().startswith(('"""', "#")) for text in reached.values())
 
 

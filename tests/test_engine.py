@@ -12,7 +12,8 @@ from vlm_fixtures import CLIP_LABELS, tiny_qwen2_vl, write_clips  # noqa: F401
 from emoprobe import conditions, msce
 from emoprobe.budget import get_family
 from emoprobe.evaluate import evaluate, read_predictions
-from emoprobe.probe import corpus, qwen
+from emoprobe.probe import corpus
+from emoprobe.probe.vlm.budget import budget_indices, frame_side
 from emoprobe.samplers import make_sampler
 
 
@@ -20,11 +21,11 @@ from emoprobe.samplers import make_sampler
 @pytest.mark.parametrize("budget", [4, 16, 64])
 def test_budget_rule_is_the_probe_training_rule(n, budget):
     """The general rule, read from the Qwen2-VL family with the probe's patch, gives exactly the frames and size
-    the probe VLM was trained on (qwen.budget_indices and qwen.frame_side) for its 56-px frames."""
+    the probe VLM was trained on (emoprobe.probe.vlm.budget: budget_indices and frame_side) for its 56-px frames."""
     fam = get_family("qwen2-vl", patch_size=14)
     plan = conditions.budget_plan(fam, n, 56, 56, budget)
-    assert np.array_equal(plan["keep"], qwen.budget_indices(np.arange(n), budget))
-    assert plan["size"] == (qwen.frame_side(len(plan["keep"]), budget),) * 2
+    assert np.array_equal(plan["keep"], budget_indices(np.arange(n), budget))
+    assert plan["size"] == (frame_side(len(plan["keep"]), budget),) * 2
     assert plan["tokens"] <= budget
 
 

@@ -126,3 +126,23 @@ def test_every_model_trains_saves_loads_and_predicts(name, smoke_cache, tmp_path
     logs.clear()
     assert zoo.get(name, "smoke", cache_dir=smoke_cache, progress=False, log=logs.append) == path
     assert not any(": training" in m for m in logs)
+
+
+@pytest.mark.slow
+def test_fine_tunes_are_trained_by_the_engines_finetune(smoke_cache):
+    """The zoo's fine-tunes run emoprobe.finetune (the code a real VLM's fine-tune runs) on the training split
+    written to disk: its history, its class sampler's draws, and no work folder left behind."""
+    import json
+
+    hist = {}
+    for sampler in ("instance", "balanced"):
+        path = zoo.get(f"vlm-ft-{sampler}", "smoke", cache_dir=smoke_cache, progress=False)
+        hist[sampler] = json.loads((path.parent / "history.json").read_text())
+        assert not [p for p in (smoke_cache / f"vlm-ft-{sampler}").iterdir() if p.name.startswith(".work-")]
+    for sampler, h in hist.items():
+        cfg = h["config"]
+        assert cfg["full"] and cfg["class_sampler"] == sampler and cfg["class_order"] == "shuffled"
+        assert len(h["loss"]) == zoo.PROFILES["smoke"]["finetune_steps"] == len(h["lr"])
+    spread = {k: max(h["drawn_class_counts"].values()) / min(h["drawn_class_counts"].values())
+              for k, h in hist.items()}
+    assert spread["balanced"] < spread["instance"]  # the long tail is drawn evenly only by the balanced sampler

@@ -21,13 +21,13 @@ def test_jobs_follow_the_zoo_graph():
 @pytest.mark.slow
 def test_models_are_the_same_whatever_the_schedule(tmp_path, monkeypatch):
     monkeypatch.setenv("EMOPROBE_CACHE_DIR", str(tmp_path / "shared"))  # pools
-    names = ["vlm-prior1", "videomae"]
+    names = ["vlm-ft-balanced", "videomae"]  # a fine-tune (emoprobe.finetune) and its chain, and VideoMAE's
     lines = []
     parallel = schedule.train("smoke", seeds=[0, 1], names=names, workers=2, cache_dir=tmp_path / "a",
                               log=lines.append)
     serial = schedule.train("smoke", seeds=[0, 1], names=names, workers=1, cache_dir=tmp_path / "b",
                             log=lambda m: None)
-    assert set(parallel) == set(serial) and len(parallel) == 8
+    assert set(parallel) == set(serial) and len(parallel) == 10
     assert all(v["trained"] for v in parallel.values())
     for k in parallel:
         assert folder_fingerprint(parallel[k]["path"]) == folder_fingerprint(serial[k]["path"]), k
@@ -37,7 +37,7 @@ def test_models_are_the_same_whatever_the_schedule(tmp_path, monkeypatch):
     path = zoo.get("vlm-base", "smoke", cache_dir=tmp_path / "c", seed=1, progress=False)
     assert folder_fingerprint(path) == folder_fingerprint(parallel[("vlm-base", 1)]["path"])
     assert any("vlm-base seed 1: trained in" in m for m in lines)
-    assert lines[-1].startswith("all 8 models ready")
+    assert lines[-1].startswith("all 10 models ready")
     # warm: nothing trained, nothing started
     warm = []
     again = schedule.train("smoke", seeds=[0, 1], names=names, workers=2, cache_dir=tmp_path / "a", log=warm.append)

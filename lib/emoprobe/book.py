@@ -54,7 +54,8 @@ def load_runs(root: Path, profile: str) -> list[dict]:
                 raise BookError(f"{path}: every notebook needs '{key}', got {entry}")
         params = dict((entry.get("profiles") or {}).get(profile) or {})
         params["profile"] = profile
-        runs.append({"name": entry["name"], "path": root / entry["path"], "parameters": params})
+        runs.append({"name": entry["name"], "path": root / entry["path"], "source": entry["path"],
+                     "parameters": params})
     return runs
 
 
@@ -78,30 +79,66 @@ def run_key(notebook: Path, parameters: dict, code_fingerprint: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _parameter_table(nb, parameters: dict, defaults: dict) -> str:
+def _value(v) -> str:
+    return f'"{v}"' if isinstance(v, str) else json.dumps(v)
+
+
+def rerun_command(notebook: str, parameters: dict) -> str:
+    """The papermill command line that reruns a chapter with these parameters (JSON is valid YAML for -y)."""
+    import shlex
+
+    name = Path(notebook).stem
+    return (f"papermill {shlex.quote(notebook)} {shlex.quote(name + '.out.ipynb')} -y "
+            + shlex.quote(json.dumps(parameters, ensure_ascii=False)))
+
+
+def _parameter_table(nb, parameters: dict, defaults: dict, notebook: str = "") -> str:
     merged = {**defaults, **parameters}
-    rows = ["| parameter | value | |", "|---|---|---|"]
+    changed = sorted(k for k in parameters if k not in defaults or defaults[k] != parameters[k])
+    rows = ["| parameter | value |", "|---|---|"] + [f"| `{k}` | `{_value(merged[k])}` |" for k in changed]
+    full = ["| parameter | value | |", "|---|---|---|"]
     for name in sorted(merged):
-        value = json.dumps(merged[name]) if not isinstance(merged[name], str) else f'"{merged[name]}"'
         note = "set by runs.yml" if name in parameters else "notebook default"
-        rows.append(f"| `{name}` | `{value}` | {note} |")
+        full.append(f"| `{name}` | `{_value(merged[name])}` | {note} |")
     meta = nb.metadata.get("papermill", {})
+    shown = ("\n".join(rows) if changed else "Every parameter has its notebook default.")
+    rerun = rerun_command(notebook, parameters) if notebook else ""
     return (
         # A colon fence: a backtick fence's info string may not contain backticks (CommonMark), and the title has one.
-        f":::{{admonition}} Parameters of this run (profile `{parameters.get('profile', '?')}`)\n"
-        f":class: note\n\n" + "\n".join(rows) + "\n\n"
-        f"emoprobe {emoprobe.__version__}; executed by papermill in {meta.get('duration', 0):.0f} s. "
-        f"Rerun with other values: see *Run it with your model*.\n:::"
+        f"::::{{admonition}} Parameters of this run (profile `{parameters.get('profile', '?')}`)\n"
+        f":class: note\n\nWhat this run sets differently from the notebook's defaults:\n\n{shown}\n\n"
+        f":::{{dropdown}} All {len(merged)} parameters\n" + "\n".join(full) + "\n:::\n\n"
+        + (f"Rerun this chapter with these parameters (from the repository root; change any value):\n\n"
+           f"```bash\n{rerun}\n```\n\n" if rerun else "")
+        + f"emoprobe {emoprobe.__version__}; executed by papermill in {meta.get('duration', 0):.0f} s. "
+        f"More ways to rerun: see *Run it with your model*.\n::::"
     )
 
 
-def finalize(nb, parameters: dict, defaults: dict) -> None:
-    """Make an executed notebook ready to render.
+def _take_outputs(nb, keep) -> list:
+    """Remove and return the outputs for which ``keep(output)`` is true, from every code cell."""
+    taken = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        rest = []
+        for o in cell.get("outputs", []):
+            (taken if keep(o) else rest).append(o)
+        cell.outputs = rest
+    return taken
 
-    The parameter cells become a readable table (papermill's injected cell is noise on a web page, and
-    papermill issue #585 asks for exactly this table); stderr outputs are dropped (progress bars and warnings
-    are not content, and they leak machine paths).
+
+def finalize(nb, parameters: dict, defaults: dict, notebook: str = "") -> dict | None:
+    """Make an executed notebook ready to render; return the chapter's recorded result (emoprobe.results).
+
+    The parameter cells become a readable table of what differs from the defaults, the full list folded, and
+    the papermill command that reruns the chapter (papermill issue #585 asks for such a table: its injected
+    cell is noise on a web page); stderr outputs are dropped (progress bars and warnings are not content, and
+    they leak machine paths). A finding chapter's result record leaves the outputs (it is data, kept in the
+    notebook's metadata), and its summary figure moves to the top, under the claim, with its caption.
     """
+    from emoprobe.results import FIGURE_ROLE, MIME
+
     insert_at = 0
     for i, cell in enumerate(nb.cells):
         tags = cell.get("metadata", {}).get("tags", [])
@@ -113,9 +150,22 @@ def finalize(nb, parameters: dict, defaults: dict) -> None:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", [])
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    table = nbformat.v4.new_markdown_cell(_parameter_table(nb, parameters, defaults))
+    table = nbformat.v4.new_markdown_cell(_parameter_table(nb, parameters, defaults, notebook))
     table.metadata["tags"] = ["emoprobe-parameters"]
     nb.cells.insert(insert_at, table)
+    records = _take_outputs(nb, lambda o: MIME in o.get("data", {}))
+    figures = _take_outputs(nb, lambda o: o.get("metadata", {}).get("emoprobe") == FIGURE_ROLE)
+    if figures:
+        top = next((i + 1 for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), 0)
+        fig = nbformat.v4.new_code_cell("# the summary figure, drawn by the chapter's last cells")
+        fig.metadata["tags"] = ["remove-input", "emoprobe-summary"]
+        fig.outputs = figures[-1:]
+        caption = figures[-1].get("metadata", {}).get("caption", "")
+        note = nbformat.v4.new_markdown_cell(f"*The paper beside this build.* {caption} The details follow; "
+                                             "the verdict is at the end of the chapter.")
+        note.metadata["tags"] = ["emoprobe-summary"]
+        nb.cells[top:top] = [fig, note]
+    return records[-1]["data"][MIME] if records else None
 
 
 def execute(run: dict, out_dir: Path, code_fingerprint: str, force: bool = False, log=print) -> Path:
@@ -148,8 +198,9 @@ def execute(run: dict, out_dir: Path, code_fingerprint: str, force: bool = False
             f"{err.ename}: {err.evalue}\n  cell starts: {' / '.join(first)}\n"
             f"  the partly executed notebook is {partial}") from None
     nb = nbformat.read(partial, as_version=4)
-    finalize(nb, params, defaults)
-    nb.metadata["emoprobe"] = {"run_key": key, "profile": params.get("profile"), "parameters": params}
+    result = finalize(nb, params, defaults, run.get("source", src.name))
+    nb.metadata["emoprobe"] = {"run_key": key, "profile": params.get("profile"), "parameters": params,
+                               "result": result}
     nbformat.write(nb, out)
     partial.unlink()
     log(f"book: {run['name']}: done in {time.perf_counter() - t0:.0f} s")
@@ -166,6 +217,26 @@ def _literal(text):
         return text
 
 
+RESULTS_MARKER = "<!-- the results table: written here by emoprobe book -->"
+
+
+def results_rows(executed: dict[str, Path]) -> list[dict]:
+    """The results page's rows, from the result each executed finding chapter recorded (emoprobe.results)."""
+    from emoprobe.results import table
+
+    records = {}
+    for name, path in executed.items():
+        if Path(path).is_file():
+            records[name] = nbformat.read(path, as_version=4).metadata.get("emoprobe", {}).get("result")
+    return table(records)
+
+
+def _results_table(executed: dict[str, Path]) -> str:
+    from emoprobe.results import page
+
+    return page(results_rows(executed), "")
+
+
 def stage(root: Path, executed: dict[str, Path], runs: list[dict], build: Path) -> Path:
     """Copy the book sources and the executed notebooks into ``build/src`` (the tree Jupyter Book reads)."""
     src = build / "src"
@@ -179,10 +250,17 @@ def stage(root: Path, executed: dict[str, Path], runs: list[dict], build: Path) 
         dest = src / run["path"].relative_to(root)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(executed[run["name"]], dest)
+    template = root / "book" / "results.md"
+    if template.is_file():
+        text = template.read_text()
+        if RESULTS_MARKER not in text:
+            raise BookError(f"{template}: expected the line {RESULTS_MARKER!r} where the results table goes")
+        (src / "book" / "results.md").write_text(text.replace(RESULTS_MARKER, _results_table(executed)))
     mathjax = root / "node_modules" / "mathjax" / "es5"
     if not (mathjax / "tex-chtml.js").is_file():
         raise BookError(f"MathJax is missing ({mathjax}); run `npm ci` (make does it) so math renders offline")
     shutil.copytree(mathjax, src / "_vendor" / "mathjax", ignore=shutil.ignore_patterns("sre", "node-main*"))
+    shutil.copy2(root / "book" / "emoprobe.css", src / "_vendor" / "emoprobe.css")
     return src
 
 
@@ -232,6 +310,9 @@ def make_book(profile: str = "quick", only: list[str] | None = None, force: bool
         return out_dir
     src = stage(root, executed, runs, root / "_build")
     html = build_book(src, root, log=log)
+    from emoprobe.results import write_files
+
+    write_files(results_rows(executed), html)
     log(f"book: open {html / 'index.html'}")
     return html
 

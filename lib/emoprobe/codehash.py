@@ -205,7 +205,7 @@ def _references(pkg: _Package, module: str, node: ast.AST) -> set[tuple[str, str
             if not isinstance(base, ast.Name):
                 continue
             target = pkg.module_alias(module, base.id)
-            # walk "emoprobe.probe.qwen.build" down to the deepest module, then resolve the next name there
+            # walk "emoprobe.probe.vlm.build.build" down to the deepest module, then resolve the next name there
             while target is not None and chain:
                 deeper = f"{target}.{chain[0]}"
                 if pkg.module(deeper) is None:

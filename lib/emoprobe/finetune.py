@@ -7,9 +7,13 @@ name, a local folder, ``probe:...`` or ``tiny:...``):
 - **data**: the training split's records (emoprobe.data.load); every step draws ``batch_size`` clips with the
   class sampler (emoprobe.samplers.classes: ``instance``, ``sqrt``, ``balanced``, ``progressive``, ...), epoch by
   epoch; each clip's frames come from the model's own sampler (or ``sampler``), decoded from disk;
-- **example**: the evaluation's own question (``prompt``, the candidate list in ``class_order``) and the class
-  name as the assistant's answer, built by the same `HFBackend.build_inputs` that evaluation uses; the loss
-  covers the answer tokens only (the prompt's tokens, video placeholders included, are masked);
+- **example**: the evaluation's own question (``prompt``, the candidate list in ``class_order``; ``shuffled``
+  draws a new order at every step) and the class name as the assistant's answer, built by the same
+  `HFBackend.build_inputs` that evaluation uses, one padded batch per step (``micro_batch_size`` splits it for
+  memory); the loss covers the answer tokens only (the prompt's tokens, video placeholders included, are masked);
+- **optimiser**: AdamW without decay on biases and norms, linear warm-up over ``warmup_steps`` (default a tenth
+  of the run), cosine decay to ``min_lr_ratio``, gradient clipping (emoprobe.probe.training's rule, so the probe's
+  fine-tunes, which this code trains, and a real model's follow one recipe);
 - **weights**: LoRA adapters (peft) on every linear layer of the language model by default, or every weight
   (``full=True``);
 - **resume**: every ``save_every`` steps the trainable weights, the optimiser and the step go to
@@ -38,8 +42,13 @@ class FinetuneConfig:
     class_sampler: str = "instance"
     steps: int = 200
     batch_size: int = 4
+    micro_batch_size: int | None = None  # clips per forward pass (gradients accumulate); None: the whole batch
     lr: float = 1e-4
     weight_decay: float = 0.0
+    betas: tuple = (0.9, 0.999)
+    warmup_steps: int | None = None    # None: a tenth of the steps
+    min_lr_ratio: float = 0.05         # the cosine decay's floor, as a share of lr
+    clip_grad: float | None = 1.0      # None: no clipping
     full: bool = False                 # every weight instead of LoRA adapters
     lora_rank: int = 8
     lora_alpha: int = 16
@@ -51,8 +60,10 @@ class FinetuneConfig:
     class_order: str = "fixed"
     save_every: int = 50
     seed: int = 0
+    num_threads: int | None = None     # torch threads (None: torch's default); fixed, a run is bit-identical
 
     def __post_init__(self):
+        from emoprobe.prompts import ORDERS
         from emoprobe.samplers.classes import list_class_samplers
 
         if self.class_sampler not in list_class_samplers():
@@ -60,8 +71,22 @@ class FinetuneConfig:
         for name in ("steps", "batch_size", "save_every", "lora_rank"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        for name in ("micro_batch_size", "num_threads"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{name}: expected a positive integer or None, got {value!r}")
+        if self.warmup_steps is not None and not (isinstance(self.warmup_steps, int) and self.warmup_steps >= 0):
+            raise ValueError(f"warmup_steps: expected a non-negative integer or None, got {self.warmup_steps!r}")
         if not self.lr > 0:
             raise ValueError(f"lr: expected a positive learning rate, got {self.lr!r}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio: expected a share of lr in [0, 1], got {self.min_lr_ratio!r}")
+        if self.class_order not in ORDERS:
+            raise ValueError(f"class_order: expected one of {ORDERS}, got {self.class_order!r}")
+
+    @property
+    def warmup(self) -> int:
+        return self.steps // 10 if self.warmup_steps is None else self.warmup_steps
 
 
 def _draws(labels, cfg: FinetuneConfig) -> list[np.ndarray]:
@@ -76,8 +101,8 @@ def _draws(labels, cfg: FinetuneConfig) -> list[np.ndarray]:
     return [drawn[s * cfg.batch_size:(s + 1) * cfg.batch_size] for s in range(cfg.steps)]
 
 
-def _example(backend, smp, rec, cfg: FinetuneConfig, labels, step: int):
-    """(inputs with labels masked to the answer) for one clip at one step."""
+def _request(smp, rec, cfg: FinetuneConfig, labels, step: int):
+    """The evaluation's request for one clip at one step (frames from the sampler, decoded from disk)."""
     from emoprobe import prompts
     from emoprobe.samplers import clip_rng
     from emoprobe.video import probe, read_frames
@@ -88,19 +113,43 @@ def _example(backend, smp, rec, cfg: FinetuneConfig, labels, step: int):
     sample = smp.sample(info["num_frames"], info["fps"], rng=clip_rng(cfg.seed + step, cid),
                         frame_times=info["timestamps"])
     indices = [int(i) for i in sample.indices]
-    rendered = prompts.render(cfg.prompt, labels, order=cfg.class_order, seed=cfg.seed, clip_id=cid,
-                              timestamps=[float(t) for t in sample.timestamps])
-    req = VLMRequest(prompt=rendered["text"], frames=read_frames(rec["path"], indices), frame_indices=indices,
-                     timestamps=[float(t) for t in sample.timestamps], clip_fps=float(info["fps"]),
-                     clip_num_frames=int(info["num_frames"]), request_id=cid)
-    full = backend.build_inputs([req], answers=[rec["label"]])
-    prompt_len = backend.build_inputs([req])["input_ids"].shape[1]
-    target = full["input_ids"].clone()
-    target[:, :prompt_len] = -100  # the answer (and its end token) only; the prompt is an exact prefix
-    full["labels"] = target
-    if not (target != -100).any():
-        raise ValueError(f"clip {cid}: the chat template left no answer tokens to train on")
-    return full
+    times = [float(t) for t in sample.timestamps]
+    # a shuffled candidate list changes from step to step (the seed), so no order is learnt with the clip
+    rendered = prompts.render(cfg.prompt, labels, order=cfg.class_order, seed=cfg.seed + step, clip_id=cid,
+                              timestamps=times)
+    return VLMRequest(prompt=rendered["text"], frames=read_frames(rec["path"], indices), frame_indices=indices,
+                      timestamps=times, clip_fps=float(info["fps"]), clip_num_frames=int(info["num_frames"]),
+                      request_id=cid)
+
+
+def _answer_spans(tokenizer, prompts_: list[str], full: list[str]) -> list[tuple[int, int]]:
+    """(answer tokens, trailing tokens) of each conversation: the answer turn is what the full text has after
+    its common prefix with the prompt, up to the turn's end token; the whitespace the template writes after it
+    (Qwen's newline) is not trained, as the model never generates past its end token. Counted on the text before
+    the processor expands media placeholders: the prefix holds them all, so the counts from the end hold."""
+    out = []
+    for p, f in zip(prompts_, full):
+        ids = lambda t: tokenizer(t, add_special_tokens=False)["input_ids"]  # noqa: E731
+        a, b, stripped = ids(p), ids(f), len(ids(f.rstrip()))
+        common = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        out.append((stripped - common, len(b) - stripped))
+    return out
+
+
+def _batch(backend, requests, answers):
+    """One padded batch with ``labels`` masked to the answer tokens (and the turn's end token)."""
+    batch = backend.build_inputs(requests, answers=answers)
+    tokenizer = getattr(backend.processor_, "tokenizer", backend.processor_)
+    spans = _answer_spans(tokenizer, backend.chat_texts(requests), backend.chat_texts(requests, answers))
+    target = batch["input_ids"].clone().fill_(-100)
+    for row, (k, tail) in enumerate(spans):
+        if k < 1:
+            raise ValueError(f"clip {requests[row].request_id}: the chat template left no answer tokens to train on")
+        real = batch["attention_mask"][row].nonzero().flatten()  # padding on either side
+        keep = real[len(real) - tail - k:len(real) - tail]
+        target[row, keep] = batch["input_ids"][row, keep]
+    batch["labels"] = target
+    return batch
 
 
 def _wrap(model, cfg: FinetuneConfig):
@@ -122,7 +171,7 @@ def finetune(records, model, out_dir, config: FinetuneConfig | None = None, labe
 
     from emoprobe.evaluate import _make_backend, _make_sampler
     from emoprobe.labels import LABEL_SETS
-    from emoprobe.probe.training import seed_everything
+    from emoprobe.probe.training import make_optimizer, seed_everything, warmup_cosine
     from emoprobe.progress import bar
 
     cfg = config or FinetuneConfig()
@@ -135,7 +184,7 @@ def finetune(records, model, out_dir, config: FinetuneConfig | None = None, labe
         raise ValueError(f"records: labels {unknown} are not classes of {labels}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    seed_everything(cfg.seed)
+    settings = seed_everything(cfg.seed, num_threads=cfg.num_threads)
     spec, backend = _make_backend(model, None, device, dtype)
     if getattr(backend, "name", None) != "hf":
         raise ValueError(f"model {model!r}: fine-tuning needs a local transformers VLM (hf backend)")
@@ -143,34 +192,48 @@ def finetune(records, model, out_dir, config: FinetuneConfig | None = None, labe
     smp = _make_sampler(cfg.sampler, cfg.sampler_params, spec)
     net = _wrap(backend.model_, cfg)
     net.train()
-    params = [p for p in net.parameters() if p.requires_grad]
-    optim = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optim = make_optimizer(net, cfg.lr, cfg.weight_decay, cfg.betas)
+    base_lr = [g["lr"] for g in optim.param_groups]
     plan = _draws([r["label"] for r in records], cfg)
-    ckpt, history, start = out / "checkpoint.pt", {"loss": [], "config": asdict(cfg), "labels": labels}, 0
+    ckpt, start = out / "checkpoint.pt", 0
+    history = {"loss": [], "lr": [], "grad_norm": [], "config": asdict(cfg), "labels": labels, "settings": settings}
     if ckpt.exists():  # resume: same data order, weights and optimiser as at the last save
         state = torch.load(ckpt, weights_only=False)
         net.load_state_dict(state["trainable"], strict=False)
         optim.load_state_dict(state["optimizer"])
         start, history = state["step"], state["history"]
     device_ = next(net.parameters()).device
+    chunk = cfg.micro_batch_size or cfg.batch_size
+    trainable = [p for p in net.parameters() if p.requires_grad]
     with bar(cfg.steps, f"finetune {cfg.class_sampler}", progress, unit="step") as b:
         b.update(start)
         for step in range(start, cfg.steps):
-            optim.zero_grad()
+            scale = warmup_cosine(step, cfg.steps, cfg.warmup, cfg.min_lr_ratio)
+            for group, lr in zip(optim.param_groups, base_lr):
+                group["lr"] = lr * scale  # set from the step alone, so a resumed run follows the same schedule
+            optim.zero_grad(set_to_none=True)
+            picks = [records[int(i)] for i in plan[step]]
+            batches = [_batch(backend, [_request(smp, r, cfg, labels, step) for r in picks[i:i + chunk]],
+                              [r["label"] for r in picks[i:i + chunk]]) for i in range(0, len(picks), chunk)]
+            tokens = sum(int((bt["labels"] != -100).sum()) for bt in batches)
             total = 0.0
-            for i in plan[step]:
-                batch = _example(backend, smp, records[int(i)], cfg, labels, step).to(device_)
-                loss = net(**batch).loss / len(plan[step])
+            for bt in batches:  # each part weighted by its answer tokens: the whole batch's token mean
+                loss = net(**bt.to(device_)).loss * (int((bt["labels"] != -100).sum()) / tokens)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"finetune: loss became {loss.item()} at step {step}")
                 loss.backward()
                 total += float(loss.detach())
+            norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.clip_grad or float("inf"))
             optim.step()
             history["loss"].append(total)
+            history["lr"].append(cfg.lr * scale)
+            history["grad_norm"].append(float(norm))
             b.update(1)
             if (step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps:
-                trainable = {k: v for k, v in net.named_parameters() if v.requires_grad}
+                state = {k: v.detach() for k, v in net.named_parameters() if v.requires_grad}
                 tmp = ckpt.with_suffix(f".{os.getpid()}.tmp")
-                torch.save({"step": step + 1, "trainable": {k: v.detach() for k, v in trainable.items()},
-                            "optimizer": optim.state_dict(), "history": history}, tmp)
+                torch.save({"step": step + 1, "trainable": state, "optimizer": optim.state_dict(),
+                            "history": history}, tmp)
                 os.replace(tmp, ckpt)
     drawn = np.concatenate(plan)
     names, counts = np.unique([records[int(i)]["label"] for i in drawn], return_counts=True)
@@ -193,7 +256,12 @@ def add_command(sub):
     p.add_argument("--class-sampler", default="instance")
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--micro-batch-size", type=int, default=None,
+                   help="clips per forward pass, gradients accumulated over the batch (default: the whole batch)")
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up (default: a tenth of the steps)")
+    p.add_argument("--class-order", default="fixed", help="candidate order in the prompt: fixed, alphabetical, "
+                   "shuffled (a new order every step)")
     p.add_argument("--full", action="store_true", help="update every weight instead of LoRA adapters")
     p.add_argument("--lora-rank", type=int, default=8)
     p.add_argument("--sampler", default=None, help="frame sampler (default: the model's own)")
@@ -213,8 +281,9 @@ def _run(args) -> int:
 
     try:
         cfg = FinetuneConfig(class_sampler=args.class_sampler, steps=args.steps, batch_size=args.batch_size,
-                             lr=args.lr, full=args.full, lora_rank=args.lora_rank, sampler=args.sampler,
-                             save_every=args.save_every, seed=args.seed)
+                             micro_batch_size=args.micro_batch_size, lr=args.lr, warmup_steps=args.warmup_steps,
+                             class_order=args.class_order, full=args.full, lora_rank=args.lora_rank,
+                             sampler=args.sampler, save_every=args.save_every, seed=args.seed)
         records = load_records(args.data, args.root, args.split, args.fold)
         history = finetune(records, args.model, args.out, cfg, dataset=args.data, device=args.device,
                            dtype=args.dtype, progress=not args.no_progress)

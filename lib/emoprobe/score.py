@@ -1,6 +1,7 @@
-"""Score predictions made elsewhere: ``emoprobe score --predictions FILE.csv --labels dfew``.
+"""Score predictions made elsewhere: ``emoprobe score --predictions FILE --labels dfew``.
 
-The input is a CSV with one row per clip: an id, the true class and the prediction. A prediction may be a
+FILE is lmms-eval's ``--log_samples`` JSONL, a VLMEvalKit prediction file (emoprobe.harnesses), or a CSV with
+one row per clip: an id, the true class and the prediction. A prediction may be a
 ranked, comma-separated list (GPT-4V with Emotion writes "Neutral,Surprise,Fear,Sad,Angry"; Lian et al.,
 arXiv 2312.04293, https://github.com/zeroQiaoba/gpt4v-emotion): its first item is scored, and top-k accuracy
 is reported for k = 1..top_k. A prediction that is not a list is read by :func:`emoprobe.parse.parse`. Class
@@ -191,8 +192,14 @@ def merge_ground_truth(pred_rows, truth_rows, labels, path="ground truth") -> li
 
 
 def score_file(predictions, labels, id_col=None, label_col=None, pred_col=None, top_k=3,
-               ground_truth=None) -> dict:
-    rows = read_csv_rows(predictions, id_col, label_col, pred_col)
+               ground_truth=None, fmt: str = "auto") -> dict:
+    """Score a predictions file: a plain CSV, lmms-eval's ``--log_samples`` JSONL or a VLMEvalKit prediction
+    file (``fmt``, detected by default; emoprobe.harnesses)."""
+    from emoprobe.harnesses import read_rows
+
+    rows = read_rows(predictions, fmt)
+    if rows is None:
+        rows = read_csv_rows(predictions, id_col, label_col, pred_col)
     if ground_truth is not None:
         truth = read_csv_rows(ground_truth, id_col, label_col, need_prediction=False)
         rows = merge_ground_truth(rows, truth, labels, path=str(ground_truth))
@@ -203,6 +210,7 @@ def score_file(predictions, labels, id_col=None, label_col=None, pred_col=None, 
                              f"one of {labels}")
     out = score_predictions(rows, labels, top_k=top_k)
     out["predictions_file"] = str(predictions)
+    out["format"] = fmt
     out["ground_truth_file"] = str(ground_truth) if ground_truth is not None else None
     return out
 
@@ -239,7 +247,8 @@ def format_summary(result: dict) -> str:
 def _run(args) -> int:
     try:
         result = score_file(args.predictions, args.labels, id_col=args.id_col, label_col=args.label_col,
-                            pred_col=args.pred_col, top_k=args.top_k, ground_truth=args.ground_truth)
+                            pred_col=args.pred_col, top_k=args.top_k, ground_truth=args.ground_truth,
+                            fmt=args.format)
     except (ValueError, OSError) as err:
         print(f"emoprobe score: error: {err}", file=sys.stderr)
         return 2
@@ -255,7 +264,11 @@ def add_command(subparsers):
     p = subparsers.add_parser("score", help="score a CSV of predictions (id, label, prediction) made elsewhere",
                               description="Score a CSV of predictions made elsewhere (id, true label, prediction; a "
                                           "prediction may be a ranked comma-separated list).")
-    p.add_argument("--predictions", required=True, help="CSV with an id, a true label and a prediction column")
+    p.add_argument("--predictions", required=True,
+                   help="CSV with an id, a true label and a prediction column; or lmms-eval's --log_samples JSONL; "
+                        "or a VLMEvalKit prediction file (.xlsx, .tsv, .csv)")
+    p.add_argument("--format", default="auto", choices=["auto", "csv", "lmms-eval", "vlmevalkit"],
+                   help="how to read --predictions (default: detected from the file)")
     p.add_argument("--labels", required=True,
                    help=f"dataset ({', '.join(sorted(LABEL_SETS))}) or a comma-separated list of class names")
     p.add_argument("--ground-truth", default=None,

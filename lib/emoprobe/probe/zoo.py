@@ -4,7 +4,7 @@
 |---|---|
 | ``vlm-base`` | the probe VLM after a vision warm-up: class-balanced 8-frame classification of clear expressions (the shared start of the three priors, as the vision tower of a real VLM is pretrained before its web-scale language stage) |
 | ``vlm-prior0`` / ``vlm-prior1`` / ``vlm-prior2`` | ``vlm-base`` after the "web" stage (captions, questions at 1-10 fps and 4-16 frames, motion descriptions, micro-expressions ramping in), class words drawn with p(c) ∝ word frequency ** 0 / 1 / 2 (uniform, web-like, exaggerated) |
-| ``vlm-ft-instance`` / ``-sqrt`` / ``-balanced`` / ``-progressive`` | ``vlm-prior1`` fully fine-tuned (every weight; no LoRA) on the long-tailed training split (the dataset's real class counts) with that class sampler |
+| ``vlm-ft-instance`` / ``-sqrt`` / ``-balanced`` / ``-progressive`` | ``vlm-prior1`` fully fine-tuned (every weight; no LoRA) on the long-tailed training split (the dataset's real class counts, written to disk) with that class sampler, by emoprobe.finetune: the code that fine-tunes a real VLM |
 | ``videomae-web`` | a tiny VideoMAE classifier (emoprobe.probe.videomae) trained on the labels of the web clips (class-balanced) |
 | ``videomae`` | the vision-only baseline: ``videomae-web`` fine-tuned on the training split, natural sampling (as DFER specialists are pretrained on large face-video corpora, then fine-tuned on the benchmark) |
 
@@ -16,7 +16,7 @@ so the priors differ by the web stage alone); the training split has the dataset
 class counts; the held-out test set is balanced, with other seeds (hence other identities). 30 % of the
 expressive clips are micro-expressions; a second test set holds micro-expressions only, in 6 s clips
 (``test_pool(profile, "micro_test")``). Training pools are rendered lazily: each clip contributes a few
-sampled views and only those frames are drawn (emoprobe.probe.qwen.timeline_clips), so thousands of distinct
+sampled views and only those frames are drawn (emoprobe.probe.vlm.pools.timeline_clips), so thousands of distinct
 clips cost what a few hundred whole clips cost; the test sets are written to disk whole (any sampler can read them).
 
 Profiles: ``quick`` (the book's default: three seeds of every model, trained side by side by
@@ -43,9 +43,11 @@ from emoprobe.labels import LABEL_SETS
 FRAME_SIZE = 56
 
 # What a model's cache key covers besides its config: the code its training function reaches
-# (emoprobe.codehash), minus the cache lookup of its starting point, whose own key is in the config.
-TRAINERS = {"vlm": "emoprobe.probe.zoo:_train_vlm", "videomae": "emoprobe.probe.zoo:_train_videomae"}
-NOT_FOLLOWED = ("emoprobe.probe.zoo:get",)
+# (emoprobe.codehash), minus the cache lookup of its starting point (whose own key is in the config), the
+# pool cache's bookkeeping and the naming of a fine-tune's work folder: none of them changes what is trained.
+TRAINERS = {"base": "emoprobe.probe.zoo:_train_vlm", "pretrain": "emoprobe.probe.zoo:_train_vlm",
+            "finetune": "emoprobe.probe.zoo:_train_finetune", "videomae": "emoprobe.probe.zoo:_train_videomae"}
+NOT_FOLLOWED = ("emoprobe.probe.zoo:get", "emoprobe.probe.zoo:_stored", "emoprobe.probe.zoo:training_code")
 
 # Distractors of every quick-profile clip (web, training and test alike, so no model is tested on a nuisance
 # distribution it never saw): the generator's defaults (emoprobe.data.synth.timeline.NUISANCE_DEFAULTS) turned
@@ -53,6 +55,13 @@ NOT_FOLLOWED = ("emoprobe.probe.zoo:get",)
 # steps) neither tiny model left chance level within the quick budget.
 MODERATE_NUISANCE = {"talk_probability": 0.1, "jitter": 0.008, "lighting": 0.03,
                      "lighting_change_probability": 0.05, "noise": [0.0, 3.0]}
+
+# How the zoo's fine-tunes are trained by emoprobe.finetune (FinetuneConfig fields): every weight with the
+# optimiser of the other probe stages (emoprobe.probe.training.OPTIMIZER_DEFAULTS), 8 frames one per segment at
+# random (TSN), and a new candidate order at every step, as the web stage shows them.
+FINETUNE = {"full": True, "lr": 1e-3, "weight_decay": 0.01, "betas": [0.9, 0.98], "warmup_steps": 40,
+            "min_lr_ratio": 0.05, "clip_grad": 1.0, "sampler": "segment_random", "sampler_params": {"num_segments": 8},
+            "class_order": "shuffled", "prompt": "closed_set", "save_every": 50, "num_threads": 1}
 
 PROFILES: dict[str, dict] = {
     "quick": {
@@ -83,7 +92,7 @@ PROFILES: dict[str, dict] = {
         "micro_curriculum": [0.1, 0.5],  # web stage: micro clips ramp in over its first half
         "pretrain_steps": 500,
         "finetune_steps": 400,
-        "finetune_tasks": {"plain": 2},
+        "finetune": FINETUNE,
         "batch_size": 16,
         # patch 14: 16 visual tokens for 8 frames at 56 px, about 7x faster per step than patch 7 on a busy
         # 2-core machine; measured 0.51 held-out macro-F1 on DFEW's 7 classes (macro clips, 2,000 clips x 2
@@ -116,7 +125,7 @@ PROFILES: dict[str, dict] = {
         "micro_curriculum": [0.1, 0.5],
         "pretrain_steps": 8,
         "finetune_steps": 6,
-        "finetune_tasks": {"plain": 2},
+        "finetune": FINETUNE,
         "batch_size": 8,
         "model": {"patch_size": 14},
         "videomae_epochs": {"web": 1, "train": 1},
@@ -204,7 +213,7 @@ def config(name: str, profile: str = "quick", seed: int = 0, cache_dir=None) -> 
         # a class-balanced pool; the prior weights the draws (each model draws its own batches from it)
         out["pool"] = {**_pool(prof, "web", "balanced"), "context_share": prof.get("context_share", 0.25)}
         base = entry["kind"] == "base"
-        out["train"] = {"stage": "pretrain", "prior_power": entry.get("prior_power", 0.0),
+        out["train"] = {"prior_power": entry.get("prior_power", 0.0),
                         "steps": prof["base_steps" if base else "pretrain_steps"], "batch_size": prof["batch_size"],
                         "tasks_per_clip": dict(prof["web_tasks"]),
                         "task_weights": {"plain": 1.0} if base else dict(prof["task_weights"]),
@@ -213,10 +222,10 @@ def config(name: str, profile: str = "quick", seed: int = 0, cache_dir=None) -> 
         if base:
             out["train"]["lr"] = prof["base_lr"]
     elif entry["kind"] == "finetune":
+        # the training split as written to disk (emoprobe.probe.testsets "train"), trained by emoprobe.finetune
         out["pool"] = _pool(prof, "train", ds)
-        out["train"] = {"stage": "finetune", "class_sampler": entry["class_sampler"], "steps": prof["finetune_steps"],
-                        "batch_size": prof["batch_size"], "tasks_per_clip": dict(prof["finetune_tasks"]),
-                        "micro_curriculum": [0.0, 0.0]}
+        out["train"] = {**prof["finetune"], "class_sampler": entry["class_sampler"], "steps": prof["finetune_steps"],
+                        "batch_size": prof["batch_size"], "seed": int(seed)}
     else:
         part = entry.get("pool", "train")
         out["pool"] = _pool(prof, part, "balanced" if part == "web" else ds)
@@ -232,7 +241,7 @@ def training_code(cfg: dict) -> str:
     """The fingerprint of the code that trains a model of this config (emoprobe.codehash)."""
     from emoprobe.codehash import code_fingerprint, string_constants
 
-    trainer = TRAINERS["videomae" if cfg["kind"] == "videomae" else "vlm"]
+    trainer = TRAINERS[cfg["kind"]]
     return code_fingerprint([trainer], constants=string_constants(cfg), exclude=NOT_FOLLOWED)
 
 
@@ -261,9 +270,9 @@ def make_spec(pool: dict) -> dict:
 
 
 def timelines(pool: dict) -> list:
-    """Timeline clips of a pool config (aus and events, no pixels; emoprobe.probe.qwen.timeline_clips): training
+    """Timeline clips of a pool config (aus and events, no pixels; emoprobe.probe.vlm.pools.timeline_clips): training
     pools render only the frames each example samples."""
-    from emoprobe.probe.qwen import timeline_clips
+    from emoprobe.probe.vlm.pools import timeline_clips
 
     return timeline_clips(make_spec(pool)["clips"], FRAME_SIZE, pool.get("max_frames"))
 
@@ -329,11 +338,13 @@ _POOLS: dict = {}
 
 
 def encoded_pool(pool: dict, tasks: dict, processor, progress: bool = False) -> dict:
-    """The pre-processed training examples of a pool config (emoprobe.probe.qwen.build_pool), drawn with the
+    """The pre-processed training examples of a pool config (emoprobe.probe.vlm.pools.build_pool), drawn with the
     pool's own seed: the same for every training seed and every model with the same processor."""
     import hashlib
 
-    from emoprobe.probe.qwen import CONTEXT_SHARE, VISUAL_TOKENS, build_pool
+    from emoprobe.probe.vlm.budget import VISUAL_TOKENS
+    from emoprobe.probe.vlm.examples import CONTEXT_SHARE
+    from emoprobe.probe.vlm.pools import build_pool
 
     vocab = hashlib.sha256(processor.tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
     parts = {"pool": pool, "tasks": tasks, "vocab": vocab, "patch": int(processor.video_processor.patch_size)}
@@ -347,8 +358,8 @@ def videomae_views(pool: dict, views: int, num_frames: int, progress: bool = Fal
     those frames only and drawn with the pool's own seed: a list of (frames, label), ``views`` consecutive
     entries per clip."""
 
-    def build():
-        from emoprobe.probe.qwen import clip_frames
+    def render():
+        from emoprobe.probe.vlm.pools import clip_frames
         from emoprobe.progress import bar
         from emoprobe.samplers import make_sampler
 
@@ -365,29 +376,55 @@ def videomae_views(pool: dict, views: int, num_frames: int, progress: bool = Fal
                 b.update(1)
         return out
 
-    return _stored("videomae_views", {"pool": pool, "views": int(views), "num_frames": int(num_frames)}, build)
+    return _stored("videomae_views", {"pool": pool, "views": int(views), "num_frames": int(num_frames)}, render)
 
 
 # --- training -----------------------------------------------------------------------------------------------------
 
 def _train_vlm(cfg: dict, cache_dir: Path, progress: bool, log) -> dict:
-    from emoprobe.probe import qwen
+    from emoprobe.probe.vlm.build import ProbeVLM, build
+    from emoprobe.probe.vlm.train import train_probe_vlm
 
     train_cfg = dict(cfg["train"])
     if "init" in cfg:
         init = str(get(cfg["init"]["name"], cfg["profile"], cache_dir=cache_dir, seed=cfg["seed"], progress=progress,
                        log=log))
-        vlm = qwen.ProbeVLM.from_pretrained(init)
+        vlm = ProbeVLM.from_pretrained(init)
     else:
-        vlm = qwen.build(seed=cfg["seed"], **train_cfg.get("model", {}))
+        vlm = build(seed=cfg["seed"], **train_cfg.get("model", {}))
     tasks = train_cfg.pop("tasks_per_clip")
     t0 = time.perf_counter()
     pool = encoded_pool(cfg["pool"], tasks, vlm.processor, progress)
     pool_seconds = time.perf_counter() - t0
-    out = qwen.train_probe_vlm(pool, {**train_cfg, "tasks_per_clip": tasks}, seed=cfg["seed"], init=vlm,
-                               progress=progress)
+    out = train_probe_vlm(pool, {**train_cfg, "tasks_per_clip": tasks}, seed=cfg["seed"], init=vlm,
+                          progress=progress)
     out["history"].update(profile=cfg["profile"], name=cfg["name"], pool_seconds=pool_seconds)
     return out
+
+
+def _train_finetune(cfg: dict, cache_dir: Path, progress: bool, log) -> dict:
+    """A fine-tune through emoprobe.finetune, the code a real VLM's fine-tune runs, on the training split as
+    written to disk, in a work folder of its own (an interrupted training resumes from its checkpoint)."""
+    from emoprobe.data import load
+    from emoprobe.finetune import FinetuneConfig, finetune
+    from emoprobe.probe import testsets
+    from emoprobe.probe.training import cache_key as _ck
+    from emoprobe.probe.vlm.build import ProbeVLM
+
+    init = get(cfg["init"]["name"], cfg["profile"], cache_dir=cache_dir, seed=cfg["seed"], progress=progress, log=log)
+    t0 = time.perf_counter()
+    root = testsets.folder(cfg["profile"], "train", progress=progress)
+    records = load(cfg["dataset"], root, split="train", fold=testsets.FOLD)
+    pool_seconds = time.perf_counter() - t0
+    train = dict(cfg["train"])
+    train["betas"] = tuple(train["betas"])
+    work = Path(cache_dir) / cfg["name"] / f".work-{_ck(cfg['name'], cfg, training_code(cfg))[:16]}"
+    history = finetune(records, str(init), work, FinetuneConfig(**train), dataset=cfg["dataset"], progress=progress)
+    vlm = ProbeVLM.from_pretrained(work / "model")
+    shutil.rmtree(work, ignore_errors=True)
+    vlm.info = {"stage": "finetune", "seed": cfg["seed"], "class_sampler": train["class_sampler"]}
+    history.update(profile=cfg["profile"], name=cfg["name"], pool_seconds=pool_seconds)
+    return {"model": vlm, "history": history}
 
 
 def _train_videomae(cfg: dict, cache_dir: Path, progress: bool, log) -> dict:
@@ -429,10 +466,8 @@ def get(name: str, profile: str = "quick", cache_dir=None, seed: int = 0, force:
     log = log or (lambda msg: None)
     if force:
         shutil.rmtree(cache_dir / name / _ck(name, cfg, training_code(cfg))[:16], ignore_errors=True)
-    if cfg["kind"] == "videomae":
-        fn = lambda c: _train_videomae(c, cache_dir, progress, log)  # noqa: E731
-    else:
-        fn = lambda c: _train_vlm(c, cache_dir, progress, log)  # noqa: E731
+    trainer = {"videomae": _train_videomae, "finetune": _train_finetune}.get(cfg["kind"], _train_vlm)
+    fn = lambda c: trainer(c, cache_dir, progress, log)  # noqa: E731
     out = cached_train(name, cfg, fn, cache_dir, code=training_code(cfg), log=log)
     return Path(out["path"]) / "model"
 

@@ -176,19 +176,24 @@ class HFBackend:
         return {"total_num_frames": total, "fps": float(req.clip_fps) if req.clip_fps else None,
                 "frames_indices": indices, "height": int(req.frames.shape[1]), "width": int(req.frames.shape[2])}
 
+    def chat_texts(self, requests: list[VLMRequest], answers: list[str] | None = None) -> list[str]:
+        """Each request's conversation through the chat template, before the processor expands the media
+        placeholders: ending in the generation prompt, or (``answers``) with the answer as the assistant's turn."""
+        self.load()
+        proc = self.processor_
+        if answers is None:
+            return [proc.apply_chat_template(self._messages(r), add_generation_prompt=True, tokenize=False)
+                    for r in requests]
+        turn = lambda a: {"role": "assistant", "content": [{"type": "text", "text": a}]}  # noqa: E731
+        return [proc.apply_chat_template(self._messages(r) + [turn(a)], tokenize=False)
+                for r, a in zip(requests, answers)]
+
     def build_inputs(self, requests: list[VLMRequest], answers: list[str] | None = None):
         """The processor's output for a batch (tensors on CPU), exactly what `generate` feeds the model.
 
         ``answers`` (fine-tuning) appends each answer as the assistant's turn instead of the generation prompt."""
-        self.load()
+        texts = self.chat_texts(requests, answers)  # loads the model and processor
         proc = self.processor_
-        if answers is None:
-            texts = [proc.apply_chat_template(self._messages(r), add_generation_prompt=True, tokenize=False)
-                     for r in requests]
-        else:
-            turn = lambda a: {"role": "assistant", "content": [{"type": "text", "text": a}]}  # noqa: E731
-            texts = [proc.apply_chat_template(self._messages(r) + [turn(a)], tokenize=False)
-                     for r, a in zip(requests, answers)]
         kw = {"text": texts, "return_tensors": "pt", "text_kwargs": {"padding": True}}
         with_frames = [r for r in requests if r.frames is not None and len(r.frames)]
         if with_frames and len(with_frames) != len(requests):

@@ -1,4 +1,5 @@
-"""The probe VLM: building, the processor path shared with HFBackend, the budget rule, motion text, training."""
+"""The probe VLM (emoprobe.probe.vlm): building, the processor path shared with HFBackend, the budget rule,
+motion text, training."""
 
 import os
 
@@ -10,12 +11,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from emoprobe.data.synth.aus import AU_INDEX, AU_NAMES  # noqa: E402
 from emoprobe.data.synth.generate import generate_clip  # noqa: E402
-from emoprobe.probe import corpus, qwen  # noqa: E402
+from emoprobe.labels import LABEL_SETS  # noqa: E402
+from emoprobe.probe import corpus  # noqa: E402
+from emoprobe.probe.vlm.budget import (VISUAL_TOKENS, budget_indices, default_budget, fit_budget,  # noqa: E402
+                                       frame_side, max_frames, visual_tokens_of)
+from emoprobe.probe.vlm.build import build  # noqa: E402
+from emoprobe.probe.vlm.encode import collate, encode_example, encode_prompt, fast_encode_prompt  # noqa: E402
+from emoprobe.probe.vlm.examples import plain_example  # noqa: E402
+from emoprobe.probe.vlm.pools import build_pool, clip_frames, timeline_clips  # noqa: E402
+from emoprobe.probe.vlm.train import TRAIN_DEFAULTS, pretrain_plan, train_probe_vlm  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def vlm():
-    return qwen.build(seed=0)
+    return build(seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +45,7 @@ def test_build_has_the_recipe_shape(vlm):
     for special in ("<|im_start|>", "<|im_end|>", "<|video_pad|>", "<|endoftext|>"):
         assert tok.convert_tokens_to_ids(special) != tok.unk_token_id
     # the tokenizer was trained on the probe's words: every MAFW label is a single token
-    for label in qwen.LABEL_SETS["mafw"]:
+    for label in LABEL_SETS["mafw"]:
         assert len(tok(label, add_special_tokens=False)["input_ids"]) == 1, label
 
 
@@ -50,7 +59,7 @@ def test_save_load_generate_through_hfbackend(saved, vlm):
     out = backend.generate(reqs)
     assert [r["error"] for r in out] == [None, None]
     assert all(isinstance(r["text"], str) for r in out)
-    assert out[1]["visual_tokens"] == qwen.visual_tokens_of(8, 56) == qwen.VISUAL_TOKENS == 16
+    assert out[1]["visual_tokens"] == visual_tokens_of(8, 56) == VISUAL_TOKENS == 16
     gen = backend.model_.generation_config
     tok = backend.tokenizer
     assert gen.eos_token_id == tok.convert_tokens_to_ids("<|im_end|>")
@@ -67,11 +76,11 @@ def test_fast_encoding_equals_processor_and_backend(saved, vlm, n):
     from emoprobe.vlm.base import VLMRequest
     from emoprobe.vlm.hf import HFBackend
 
-    frames = qwen.fit_budget(_frames(n, side=64, seed=n))
+    frames = fit_budget(_frames(n, side=64, seed=n))
     prompt = "Context: 0.0-1.0 s: the lips part.\n\nWhich emotion does the person express?"
-    official = qwen.encode_prompt(vlm.processor, frames, prompt, indices=range(n), clip_fps=25.0,
-                                  clip_num_frames=n)
-    fast = qwen.fast_encode_prompt(vlm.processor, frames, prompt)
+    official = encode_prompt(vlm.processor, frames, prompt, indices=range(n), clip_fps=25.0,
+                             clip_num_frames=n)
+    fast = fast_encode_prompt(vlm.processor, frames, prompt)
     assert torch.equal(official["input_ids"], fast["input_ids"])
     assert torch.equal(official["mm_token_type_ids"], fast["mm_token_type_ids"])
     assert torch.equal(official["video_grid_thw"], fast["video_grid_thw"])
@@ -83,7 +92,7 @@ def test_fast_encoding_equals_processor_and_backend(saved, vlm, n):
 
 
 def test_labels_cover_only_the_answer(vlm):
-    ex = qwen.encode_example(vlm.processor, _frames(8), "Which emotion?", "helplessness")
+    ex = encode_example(vlm.processor, _frames(8), "Which emotion?", "helplessness")
     labelled = ex["labels"][ex["labels"] != -100]
     assert vlm.processor.tokenizer.decode(labelled) == "helplessness<|im_end|>"
     # the labelled tokens are the last ones of the expanded sequence
@@ -94,9 +103,9 @@ def test_labels_cover_only_the_answer(vlm):
 
 
 def test_collate_left_pads_and_packs_pixels(vlm):
-    a = qwen.encode_example(vlm.processor, _frames(8), "Which emotion?", "sadness")
-    b = qwen.encode_example(vlm.processor, _frames(2), "Which emotion does the person show here?", "fear")
-    batch = qwen.collate([a, b], vlm.processor.tokenizer.pad_token_id)
+    a = encode_example(vlm.processor, _frames(8), "Which emotion?", "sadness")
+    b = encode_example(vlm.processor, _frames(2), "Which emotion does the person show here?", "fear")
+    batch = collate([a, b], vlm.processor.tokenizer.pad_token_id)
     assert batch["input_ids"].shape[0] == 2
     assert batch["attention_mask"][1, -1] == 1 and batch["attention_mask"].sum() == len(a["input_ids"]) + len(b["input_ids"])
     assert batch["pixel_values_videos"].shape[0] == len(a["pixel_values_videos"]) + len(b["pixel_values_videos"])
@@ -107,20 +116,20 @@ def test_collate_left_pads_and_packs_pixels(vlm):
 
 @pytest.mark.parametrize("patch", [7, 14])
 def test_frame_side_keeps_the_budget(patch):
-    budget = qwen.default_budget(patch)
+    budget = default_budget(patch)
     assert budget == {7: 64, 14: 16}[patch]  # 8 frames at 56 px
     sides = []
     for n in range(1, 2 * budget + 1):
-        side = qwen.frame_side(n, budget, patch_size=patch)
+        side = frame_side(n, budget, patch_size=patch)
         assert side % (2 * patch) == 0 and 2 * patch <= side <= 56
-        assert qwen.visual_tokens_of(n, side, patch) <= budget
+        assert visual_tokens_of(n, side, patch) <= budget
         sides.append(side)
     assert sides == sorted(sides, reverse=True)  # more frames never get more pixels
-    assert qwen.frame_side(8, budget, patch_size=patch) == 56
-    assert qwen.frame_side(16, budget, patch_size=patch) == 28
-    assert len(qwen.budget_indices(np.arange(500), budget)) == qwen.max_frames(budget) == 2 * budget
+    assert frame_side(8, budget, patch_size=patch) == 56
+    assert frame_side(16, budget, patch_size=patch) == 28
+    assert len(budget_indices(np.arange(500), budget)) == max_frames(budget) == 2 * budget
     with pytest.raises(ValueError, match="num_frames"):
-        qwen.frame_side(0)
+        frame_side(0)
 
 
 def _aus(n, **tracks):
@@ -171,43 +180,43 @@ def _tiny_pool(vlm, clips=11, seed=0):
     from emoprobe.data.synth.generate import make_dataset_spec
 
     spec = make_dataset_spec("balanced", clips, seed=seed, dataset="mafw")
-    return qwen.build_pool(_rendered(spec["clips"]), {"plain": 1, "classify": 1, "caption": 1, "motion": 1}, vlm.processor, seed,
-                           None, 0.25)
+    return build_pool(_rendered(spec["clips"]), {"plain": 1, "classify": 1, "caption": 1, "motion": 1}, vlm.processor, seed,
+                      None, 0.25)
 
 
 @pytest.mark.slow
 def test_training_lowers_the_loss():
-    start = qwen.build(seed=1)
+    start = build(seed=1)
     pool = _tiny_pool(start)
-    out = qwen.train_probe_vlm(pool, {"steps": 40, "batch_size": 8, "warmup_steps": 5}, seed=1, init=start,
-                               progress=False)
+    out = train_probe_vlm(pool, {"steps": 40, "batch_size": 8, "warmup_steps": 5}, seed=1, init=start,
+                          progress=False)
     loss = out["history"]["loss"]
     assert np.mean(loss[-5:]) < 0.8 * np.mean(loss[:5])
-    assert out["history"]["stage"] == "pretrain"
+    assert out["model"].info["stage"] == "pretrain"
 
 
 @pytest.mark.slow
 def test_training_is_deterministic():
     curves = []
     for _ in range(2):
-        start = qwen.build(seed=2)
+        start = build(seed=2)
         pool = _tiny_pool(start, seed=2)
-        out = qwen.train_probe_vlm(pool, {"steps": 4, "batch_size": 4}, seed=2, init=start, progress=False)
+        out = train_probe_vlm(pool, {"steps": 4, "batch_size": 4}, seed=2, init=start, progress=False)
         curves.append(out["history"]["loss"])
     assert curves[0] == curves[1]
-    start = qwen.build(seed=3)
-    other = qwen.train_probe_vlm(_tiny_pool(start, seed=2), {"steps": 4, "batch_size": 4}, seed=3, init=start,
-                                 progress=False)
+    start = build(seed=3)
+    other = train_probe_vlm(_tiny_pool(start, seed=2), {"steps": 4, "batch_size": 4}, seed=3, init=start,
+                            progress=False)
     assert other["history"]["loss"] != curves[0]
 
 
 def test_pretrain_plan_follows_the_prior(vlm):
     pool = {"label": ["happiness"] * 10 + ["helplessness"] * 10, "task": ["classify"] * 20,
             "kind": ["macro"] * 20, "clip": np.arange(20)}
-    cfg = dict(qwen.TRAIN_DEFAULTS, steps=200, batch_size=16)
+    cfg = dict(TRAIN_DEFAULTS, steps=200, batch_size=16)
     share = {}
     for power in (0.0, 2.0):
-        drawn = np.concatenate(qwen.pretrain_plan(pool, dict(cfg, prior_power=power), seed=0))
+        drawn = np.concatenate(pretrain_plan(pool, dict(cfg, prior_power=power), seed=0))
         share[power] = float(np.mean(drawn < 10))
     assert abs(share[0.0] - 0.5) < 0.05
     assert share[2.0] > 0.99
@@ -219,37 +228,37 @@ def test_pretrain_plan_curriculum_and_task_weights():
     kind = ["macro"] * 8 + ["macro"] * 4 + ["micro"] * 4
     task = ["plain", "caption"] * 8
     pool = {"label": labels, "task": task, "kind": kind, "clip": np.arange(16)}
-    cfg = dict(qwen.TRAIN_DEFAULTS, steps=300, batch_size=16, prior_power=0.0)
-    plain_only = np.concatenate(qwen.pretrain_plan(pool, dict(cfg, task_weights={"plain": 1.0},
-                                                             micro_curriculum=None), seed=0))
+    cfg = dict(TRAIN_DEFAULTS, steps=300, batch_size=16, prior_power=0.0)
+    plain_only = np.concatenate(pretrain_plan(pool, dict(cfg, task_weights={"plain": 1.0},
+                                                        micro_curriculum=None), seed=0))
     assert {task[i] for i in plain_only} == {"plain"} and {kind[i] for i in plain_only} == {"macro"}
     # masking the micro clips keeps the class prior: still half and half
     assert abs(np.mean(plain_only < 8) - 0.5) < 0.05
-    late = qwen.pretrain_plan(pool, dict(cfg, task_weights={"plain": 0.5, "caption": 0.5},
-                                         micro_curriculum=[0.5, 0.6]), seed=0)
+    late = pretrain_plan(pool, dict(cfg, task_weights={"plain": 0.5, "caption": 0.5},
+                                    micro_curriculum=[0.5, 0.6]), seed=0)
     micro = lambda steps: np.mean([kind[i] == "micro" for s in steps for i in s])  # noqa: E731
     assert micro(late[:140]) == 0 and micro(late[-100:]) > 0.1
     assert abs(np.mean([task[i] == "caption" for s in late for i in s]) - 0.5) < 0.05
     with pytest.raises(ValueError, match="task_weights"):
-        qwen.pretrain_plan(pool, dict(cfg, task_weights={"classfy": 1.0}), seed=0)
+        pretrain_plan(pool, dict(cfg, task_weights={"classfy": 1.0}), seed=0)
 
 
 def test_plain_examples_ask_the_evaluation_question(vlm):
     from emoprobe.data.synth.generate import make_dataset_spec
 
     spec = make_dataset_spec("balanced", 7, seed=4, dataset="dfew", nuisance=False)
-    clips = qwen.timeline_clips(spec["clips"], 56, 40)
+    clips = timeline_clips(spec["clips"], 56, 40)
     rng = np.random.default_rng(0)
-    first = qwen.plain_example(clips[0], rng, "a", first=True, dataset="dfew")
-    other = qwen.plain_example(clips[0], rng, "b", first=False, dataset="dfew")
+    first = plain_example(clips[0], rng, "a", first=True, dataset="dfew")
+    other = plain_example(clips[0], rng, "b", first=False, dataset="dfew")
     n = clips[0]["num_frames"]
     from emoprobe.samplers import make_sampler
 
     uniform = make_sampler("uniform", num_samples=8).sample(n, clips[0]["fps"]).indices
     assert first["indices"].tolist() == uniform.tolist()
     assert len(other["indices"]) == 8 and first["task"] == other["task"] == "plain"
-    assert first["answer"] == qwen.corpus.dataset_word(clips[0]["label"], "dfew")
-    assert all(w in first["prompt"] for w in qwen.LABEL_SETS["dfew"])
+    assert first["answer"] == corpus.dataset_word(clips[0]["label"], "dfew")
+    assert all(w in first["prompt"] for w in LABEL_SETS["dfew"])
 
 
 def test_generate_clip_renders_only_the_requested_frames():
@@ -269,15 +278,15 @@ def test_timeline_clips_pool_renders_what_examples_sample(vlm):
     from emoprobe.data.synth.generate import make_dataset_spec
 
     spec = make_dataset_spec("balanced", 7, seed=4, dataset="dfew", nuisance=False)
-    lazy = qwen.timeline_clips(spec["clips"], 56, 25)
+    lazy = timeline_clips(spec["clips"], 56, 25)
     full = _rendered(spec["clips"])
     assert "frames" not in lazy[0] and lazy[0]["num_frames"] == full[0]["num_frames"]
     assert np.array_equal(lazy[0]["aus"], full[0]["aus"])
     idx = [0, 12, 24]
-    assert np.array_equal(qwen.clip_frames(lazy[0], idx), full[0]["frames"][idx])
+    assert np.array_equal(clip_frames(lazy[0], idx), full[0]["frames"][idx])
     tasks = {"classify": 2, "caption": 1}
-    a = qwen.build_pool(lazy, tasks, vlm.processor, 0, None, 0.0, dataset="dfew")
-    b = qwen.build_pool(full, tasks, vlm.processor, 0, None, 0.0, dataset="dfew")
+    a = build_pool(lazy, tasks, vlm.processor, 0, None, 0.0, dataset="dfew")
+    b = build_pool(full, tasks, vlm.processor, 0, None, 0.0, dataset="dfew")
     assert len(a["examples"]) == len(b["examples"]) == 21 and a["task"] == b["task"]
     for x, y in zip(a["examples"], b["examples"]):
         assert torch.equal(x["input_ids"], y["input_ids"])
@@ -286,4 +295,4 @@ def test_timeline_clips_pool_renders_what_examples_sample(vlm):
     tok = vlm.processor.tokenizer
     answers = {tok.decode(e["input_ids"][e["labels"] != -100][:-1]) for e, t in zip(a["examples"], a["task"])
                if t == "classify"}
-    assert answers <= set(qwen.LABEL_SETS["dfew"]) and len(answers) > 1
+    assert answers <= set(LABEL_SETS["dfew"]) and len(answers) > 1
