@@ -109,3 +109,36 @@ def test_score_seeds_spreads_over_seeds_and_clips():
     assert one["sd"] == 0.0 and one["low"] < one["mean"] < one["high"]
     with pytest.raises(ValueError, match="share no clip"):
         findings.score_seeds({0: stable[0], 1: [dict(r, id="x" + r["id"]) for r in stable[1]]}, LABELS)
+
+
+def test_paired_delta_over_seeds_pairs_each_seed_and_widens_with_their_disagreement():
+    rng = np.random.default_rng(1)
+    y = list(rng.choice(LABELS, 150))
+    noisy = lambda share: _rows_of(y, [t if rng.random() < share else str(rng.choice(LABELS)) for t in y])  # noqa: E731
+    base = {s: noisy(0.5) for s in (0, 1, 2)}
+    agree = {s: noisy(0.8) for s in (0, 1, 2)}  # every seed gains about the same
+    split = {0: noisy(0.95), 1: noisy(0.5), 2: noisy(0.15)}  # one seed gains, one loses
+    f1 = lambda rows: metrics.classification_report(y, findings.predicted(rows), LABELS)["macro_f1"]  # noqa: E731
+    a, b = findings.paired_delta(base, agree, LABELS, n_boot=300), findings.paired_delta(base, split, LABELS, n_boot=300)
+    for out, runs in ((a, agree), (b, split)):
+        per = {s: f1(runs[s]) - f1(base[s]) for s in runs}
+        assert out["per_seed"] == pytest.approx(per) and out["delta"] == pytest.approx(np.mean(list(per.values())))
+        assert out["low"] <= out["delta"] <= out["high"] and out["low90"] >= out["low"]
+    assert a["low"] > 0 and (b["high"] - b["low"]) > 2 * (a["high"] - a["low"])
+    # one seed given as a plain list is the clip bootstrap of that seed
+    one = findings.paired_delta(base[0], agree[0], LABELS, n_boot=300, seed=4)
+    assert one == findings.paired_delta({0: base[0]}, {0: agree[0]}, LABELS, n_boot=300, seed=4)
+    with pytest.raises(ValueError, match="seeds differ"):
+        findings.paired_delta(base, {0: agree[0]}, LABELS)
+
+
+def test_score_of_several_seeds_reports_their_mean_and_the_two_level_interval():
+    rng = np.random.default_rng(2)
+    y = list(rng.choice(LABELS, 120))
+    runs = {s: _rows_of(y, [t if rng.random() < share else str(rng.choice(LABELS)) for t in y])
+            for s, share in ((0, 0.9), (1, 0.6))}
+    rep = findings.score(runs, LABELS, n_boot=200)
+    spread = findings.score_seeds(runs, LABELS, n_boot=200)
+    assert rep["macro_f1"] == spread["mean"] and rep["macro_f1_ci"] == (spread["low"], spread["high"])
+    assert rep["seeds"] == [0, 1] and rep["sd"] > 0 and rep["n"] == 240  # per-class counts pool both seeds
+    assert findings.score(runs[0], LABELS, n_boot=200)["macro_f1"] == pytest.approx(spread["per_seed"][0])

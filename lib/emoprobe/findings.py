@@ -22,7 +22,7 @@ import numpy as np
 from emoprobe import metrics
 from emoprobe.rows import predicted
 
-__all__ = ["predictions", "finetuned", "predicted", "score", "score_seeds", "paired_delta", "answer_share",
+__all__ = ["predictions", "seed_runs", "finetuned", "predicted", "score", "score_seeds", "paired_delta", "answer_share",
            "summarize", "verdict", "VERDICTS"]
 
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
@@ -118,7 +118,18 @@ def finetuned(model, *, dataset: str, data_root, fold: int | None = 1, split: st
 
 
 def score(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
-    """Classification report of rows plus a percentile bootstrap interval of ``metric`` over clips."""
+    """Classification report of rows plus a percentile bootstrap interval of ``metric`` over clips.
+
+    ``rows`` may be ``{training seed: rows}`` (``seed_runs``): the report is then of every seed's answers
+    pooled, except ``metric``, which is the mean over seeds with the two-level interval of ``score_seeds``
+    (seeds, then clips); ``seeds``, ``per_seed`` and ``sd`` say how far the seeds are apart."""
+    if isinstance(rows, dict):
+        spread = score_seeds(rows, labels, n_boot=n_boot, seed=seed, metric=metric)
+        pooled = [dict(r, id=f"{s}:{r['id']}") for s, run in rows.items() for r in run]
+        rep = metrics.classification_report([r["label"] for r in pooled], predicted(pooled), list(labels))
+        rep.update({metric: spread["mean"], f"{metric}_ci": (spread["low"], spread["high"]),
+                    "seeds": spread["seeds"], "per_seed": spread["per_seed"], "sd": spread["sd"]})
+        return rep
     y_true, y_pred = [r["label"] for r in rows], predicted(rows)
     rep = metrics.classification_report(y_true, y_pred, list(labels))
     ci = metrics.bootstrap_ci(y_true, y_pred, list(labels), metric=metric, n_boot=n_boot, seed=seed)
@@ -126,16 +137,36 @@ def score(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_
     return rep
 
 
+def seed_runs(model, seeds, **kwargs) -> dict:
+    """``{training seed: prediction rows}`` of ``model`` (``predictions`` with each seed): a probe model once
+    per training seed; any other model (one checkpoint, deterministic answers) once, under the first seed."""
+    from emoprobe.sources import is_probe
+
+    seeds = [int(s) for s in seeds] if is_probe(model) else [int(list(seeds)[0])]
+    if not seeds:
+        raise ValueError("seeds: expected at least one training seed")
+    return {s: predictions(model, seed=s, **kwargs) for s in seeds}
+
+
 def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1",
                  classes=None) -> dict:
     """``metric`` of B minus A on the same clips, with paired bootstrap intervals (clips resampled jointly): 95 %
     (``low``, ``high``) and 90 % (``low90``, ``high90``).
 
+    ``rows_a``, ``rows_b``: the rows of one run each, or dicts ``{training seed: rows}`` with the same seeds
+    (seed s of A paired with seed s of B). With several seeds the delta is the mean over seeds and the
+    intervals hold both sources of variation: a two-level bootstrap that draws training seeds, then clips (the
+    same clips for every seed drawn), as ``score_seeds`` does; ``per_seed`` has each seed's delta.
     ``metric``: a scalar of emoprobe.metrics (macro_f1, war, uar, ...) or "recall": the mean recall of
     ``classes`` (e.g. the tail classes)."""
-    a = {r["id"]: r for r in rows_a}
-    b = {r["id"]: r for r in rows_b}
-    ids = [i for i in a if i in b]
+    runs_a = rows_a if isinstance(rows_a, dict) else {0: rows_a}
+    runs_b = rows_b if isinstance(rows_b, dict) else {0: rows_b}
+    if list(runs_a) != list(runs_b):
+        raise ValueError(f"paired_delta: the runs' seeds differ ({list(runs_a)} vs {list(runs_b)})")
+    seeds = list(runs_a)
+    a = [{r["id"]: r for r in runs_a[s]} for s in seeds]
+    b = [{r["id"]: r for r in runs_b[s]} for s in seeds]
+    ids = [i for i in a[0] if all(i in x for x in a[1:] + b)]
     if not ids:
         raise ValueError("paired_delta: the two runs share no clip id")
     labels = list(labels)
@@ -147,9 +178,9 @@ def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metr
             raise ValueError(f"classes: metric 'recall' needs some of {labels}, got {classes!r}")
         rows_of = np.array([index[c] for c in classes])
     # integer codes once, then each resample is two bincounts (unanswered or unknown answers -> column k)
-    t = np.array([index[a[i]["label"]] for i in ids])
-    pa = np.array([index.get(x, k) for x in predicted([a[i] for i in ids])])
-    pb = np.array([index.get(x, k) for x in predicted([b[i] for i in ids])])
+    t = np.array([index[a[0][i]["label"]] for i in ids])
+    pa = np.array([[index.get(x, k) for x in predicted([run[i] for i in ids])] for run in a])
+    pb = np.array([[index.get(x, k) for x in predicted([run[i] for i in ids])] for run in b])
 
     def metric_of(tt, pp):
         conf = np.bincount(tt * (k + 1) + pp, minlength=k * (k + 1)).reshape(k, k + 1)
@@ -159,16 +190,19 @@ def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metr
             return float(np.mean(np.divide(hits, support, out=np.zeros(len(rows_of)), where=support > 0)))
         return metrics.report_from_confusion(conf, labels)[metric]
 
-    def value(idx):
-        return metric_of(t[idx], pb[idx]) - metric_of(t[idx], pa[idx])
+    def value(idx, js):
+        return float(np.mean([metric_of(t[idx], pb[j, idx]) - metric_of(t[idx], pa[j, idx]) for j in js]))
 
     rng = np.random.default_rng(seed)
-    n = len(ids)
-    boots = [value(rng.integers(0, n, n)) for _ in range(n_boot)]
+    n, m = len(ids), len(seeds)
+    every = np.arange(n)
+    # one seed: clips alone (the drawn seed is always that one)
+    boots = [value(rng.integers(0, n, n), rng.integers(0, m, m) if m > 1 else [0]) for _ in range(n_boot)]
     low, high, low90, high90 = np.percentile(boots, [2.5, 97.5, 5, 95])
+    per_seed = {s: value(every, [j]) for j, s in enumerate(seeds)}
     # the 90 % interval serves equivalence tests (two one-sided tests at 5 %, emoprobe.verdicts)
-    return {"delta": value(np.arange(n)), "low": float(low), "high": float(high), "low90": float(low90),
-            "high90": float(high90), "n": n}
+    return {"delta": value(every, range(m)), "low": float(low), "high": float(high), "low90": float(low90),
+            "high90": float(high90), "n": n, "seeds": seeds, "per_seed": per_seed}
 
 
 def score_seeds(rows_by_seed: dict, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:

@@ -1,0 +1,88 @@
+"""What the probe builds in, and what is left to emerge: the box every finding chapter shows near its top.
+
+A verdict "reproduced" in a probe profile means that the mechanism the chapter tests, trained into a tiny model
+here, produces the paper's signature; it does not mean that the paper's numbers hold for real VLMs. For that
+reading a reader must see what we put into the probe by design (and so cannot count as evidence) apart from
+what came out of training. The designed-in facts below are read from the zoo's configuration
+(emoprobe.probe.zoo) and the training code's constants, so the box cannot drift from what was trained.
+"""
+
+from __future__ import annotations
+
+__all__ = ["EMERGED", "designed_in", "box", "box_for"]
+
+# Per finding: what the chapter measures that no setting fixed in advance (the question the probe can answer)
+EMERGED = {
+    "F1": "whether a zero-shot VLM that learnt its class words from captions ranks below a classifier trained on "
+          "the task's labels, and by how much",
+    "F2": "how much each model's answers depend on the order of its frames",
+    "F3": "whether per-class accuracy (not only how often a word is answered) follows the word's frequency",
+    "F4": "how strongly the answers pile onto the head classes, and whether that grows with the prior",
+    "F5": "what each class sampler does to the answers and to the tail classes' recall",
+    "F6 micro": "nothing: the chapter is exact arithmetic on clip lengths and sampler rules, no model is trained",
+    "F6 sweep": "where accuracy peaks as the frame rate grows, with and without a fixed token budget",
+    "F7": "whether the model's own descriptions of the in-between frames are good enough to help",
+}
+
+
+def designed_in(finding: str, profile: str = "quick") -> list[str]:
+    """The facts of the probe's training that bear on ``finding`` (sentences with the configured values)."""
+    from emoprobe.probe import zoo
+    from emoprobe.probe.vlm.budget import VISUAL_TOKENS
+    from emoprobe.probe.vlm.examples import TRAIN_FPS, TRAIN_UNIFORM
+    from emoprobe.probe.videomae import MODEL_DEFAULTS as VIDEOMAE
+
+    if finding not in EMERGED:
+        raise ValueError(f"finding: expected one of {list(EMERGED)}, got {finding!r}")
+    if finding == "F6 micro":
+        return ["nothing: no model is involved"]
+    p = zoo.PROFILES[profile]
+    powers = sorted({m["prior_power"] for m in zoo.MODELS.values() if "prior_power" in m})
+    facts = {
+        "prior": "the web stage draws each clip's emotion words with probability proportional to the words' web "
+                 f"frequency raised to `prior_power` ({', '.join(f'{x:g}' for x in powers)} for the three "
+                 "zero-shot models), so a frequency prior is put into the models on purpose",
+        "prompt": f"the warm-up ({p['base_steps']:,} steps) is supervised classification with the evaluation's own "
+                  f"closed-set prompt, and {p['task_weights']['plain']:.0%} of the web stage's examples are that "
+                  "question again: the probe is trained on the question it is later asked",
+        "frames": f"VLMs are trained on {'/'.join(map(str, sorted(set(TRAIN_UNIFORM))))} uniform frames or on "
+                  f"{TRAIN_FPS[0]:g}-{TRAIN_FPS[-1]:g} fps, at most {VISUAL_TOKENS} visual tokens per input "
+                  f"(8 frames at {zoo.FRAME_SIZE} px), and tested on 8 uniform frames unless a chapter says "
+                  f"otherwise; VideoMAE sees {VIDEOMAE['num_frames']} frames, one per segment",
+        "oracle": f"{p['context_share']:.0%} of the web stage's classification questions are keyframes plus the "
+                  "generator's own (oracle) motion text between them: the probe is taught to read such text",
+        "order": "every training input shows its frames in order; no class but MAFW's disappointment needs "
+                 "the order to be told apart",
+        "split": f"the fine-tunes and VideoMAE train on a split with the dataset's real class counts "
+                 f"({p['finetune_steps']} fine-tuning steps of {p['batch_size']} clips), the zero-shot VLMs never "
+                 "see it",
+        "micro": f"{p['web']['micro_fraction']:.0%} of the training clips are micro-expressions",
+    }
+    wanted = {"F1": ("prior", "prompt", "split", "frames"), "F2": ("order", "frames"),
+              "F3": ("prior", "prompt"), "F4": ("prior", "prompt"), "F5": ("split", "prior"),
+              "F6 sweep": ("frames", "micro"), "F7": ("oracle", "frames")}[finding]
+    return [facts[k] for k in wanted]
+
+
+def box(finding: str, profile: str | None) -> str:
+    """A MyST admonition: designed in, emerged. ``profile``: the zoo profile of the chapter's probe models, or
+    None when the chapter runs real models (then nothing is designed in by us)."""
+    title = ":::{admonition} What the probe builds in, and what emerged\n:class: seealso\n\n"
+    if finding == "F6 micro":
+        return title + "Nothing is trained: the chapter is exact arithmetic on published clip lengths and the samplers' rules.\n:::"
+    if profile is None:
+        return (title + "These are real models on real data: nothing below was put in by us. The verdict speaks "
+                f"about these models. Measured here: {EMERGED[finding]}.\n:::")
+    lines = "\n".join(f"- {f}" for f in designed_in(finding, profile))
+    return (title + f"**Designed in** (the `{profile}` zoo's configuration):\n\n{lines}\n\n**Emerged** (what the "
+            f"chapter measures): {EMERGED[finding]}.\n\nA verdict of *reproduced* here means the mechanism, "
+            "trained into a tiny model, produces the paper's signature; it is not a claim about the paper's "
+            "numbers for real VLMs.\n:::")
+
+
+def box_for(finding: str, models) -> str:
+    """``box`` for a chapter's models: the zoo profile of its first probe model, or real models."""
+    from emoprobe.sources import is_probe, split
+
+    probe = [m for m in models if is_probe(m)]
+    return box(finding, split(probe[0])[0] if probe else None)
