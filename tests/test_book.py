@@ -242,3 +242,21 @@ def test_rehearsal_book_runs_the_paper_path_offline_and_claims_nothing(rehearsal
     used = {f for e in RUNS for v in (e["profiles"]["rehearsal"] or {}).values()
             for f in (v if isinstance(v, list) else [v]) if isinstance(f, str) and f.startswith("tiny:")}
     assert {u.removeprefix("tiny:") for u in used} == families
+
+
+@pytest.mark.parametrize("entry", [e for e in RUNS if e["name"].startswith("f")], ids=lambda e: e["name"])
+def test_every_exercise_has_a_folded_worked_solution(entry):
+    """Teachers get a solution for each exercise, after the exercises and folded: a code cell tagged hide-cell
+    (computed when the chapter executes) or a dropdown."""
+    nb = nbformat.read(ROOT / entry["path"], as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## Exercises"))
+    asked = re.findall(r"^(\d+)\. ", nb.cells[at].source, flags=re.M)
+    solved = {}
+    for cell in nb.cells[at + 1:]:
+        # the heading is written out, or made by emoprobe.solutions.heading(n)
+        for n in (a or b for a, b in re.findall(r"Solution to exercise (\d+)|solutions\.heading\((\d+)", cell.source)):
+            folded = ("hide-cell" in cell.metadata.get("tags", []) if cell.cell_type == "code"
+                      else "{dropdown} Solution to exercise" in cell.source)
+            solved[n] = folded
+    assert asked and set(solved) == set(asked), (asked, solved)
+    assert all(solved.values()), solved
