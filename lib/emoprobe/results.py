@@ -109,7 +109,9 @@ def figure(paper: list[Point], ours: list[Point], xlabel: str, title: str, refer
         ax.axhline(len(paper) - 0.5, color="0.8", lw=0.8)
     ax.set(yticks=range(len(rows)), yticklabels=[p.label for _, p in rows], xlabel=xlabel, title=title)
     ax.invert_yaxis()
-    ax.legend(loc="best", fontsize="small", frameon=True)
+    # below the axes, so the legend never hides a point
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.9 / fig.get_figheight()), ncol=3, fontsize="small",
+              frameon=False)
     fig.tight_layout()
     return fig
 
@@ -126,7 +128,7 @@ def conclude(finding: str, verdict, text: str, *, paper: list[Point], ours: list
 
     fig = figure(paper, ours, xlabel, f"{finding}: the paper beside this build", reference, reference_label)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     display({"image/png": base64.b64encode(buf.getvalue()).decode(), "text/plain": f"<{finding} summary figure>"},
             raw=True, metadata={"emoprobe": FIGURE_ROLE, "caption": caption})
