@@ -267,7 +267,9 @@ def add_command(subparsers):
     p.add_argument("--predictions", required=True,
                    help="CSV with an id, a true label and a prediction column; or lmms-eval's --log_samples JSONL; "
                         "or a VLMEvalKit prediction file (.xlsx, .tsv, .csv)")
-    p.add_argument("--format", default="auto", choices=["auto", "csv", "lmms-eval", "vlmevalkit"],
+    from emoprobe.harnesses import FORMATS
+
+    p.add_argument("--format", default="auto", choices=list(FORMATS),
                    help="how to read --predictions (default: detected from the file)")
     p.add_argument("--labels", required=True,
                    help=f"dataset ({', '.join(sorted(LABEL_SETS))}) or a comma-separated list of class names")

@@ -82,7 +82,6 @@ def box(finding: str, profile: str | None) -> str:
 
 def box_for(finding: str, models) -> str:
     """``box`` for a chapter's models: the zoo profile of its first probe model, or real models."""
-    from emoprobe.sources import is_probe, split
+    from emoprobe.solutions import probe_profile
 
-    probe = [m for m in models if is_probe(m)]
-    return box(finding, split(probe[0])[0] if probe else None)
+    return box(finding, probe_profile(models))
