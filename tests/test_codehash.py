@@ -12,6 +12,9 @@ from emoprobe.codehash import PACKAGE_ROOT, code_fingerprint, reached_code, stri
 from emoprobe.probe import zoo
 
 
+TRAINERS = {kind: zoo.KINDS[kind].trainer for kind in zoo.KINDS}  # base, pretrain, finetune, videomae
+
+
 @pytest.fixture()
 def package(tmp_path):
     root = tmp_path / "emoprobe"
@@ -23,7 +26,7 @@ def fingerprints(root, name="vlm-prior1"):
     """{model kind: fingerprint} of the zoo's trainers under ``root``, with a real model config's strings."""
     cfg = zoo.config(name, "smoke")
     return {kind: code_fingerprint([trainer], constants=string_constants(cfg), exclude=zoo.NOT_FOLLOWED, root=root)
-            for kind, trainer in zoo.TRAINERS.items()}
+            for kind, trainer in TRAINERS.items()}
 
 
 def edit(path, old, new):
@@ -44,8 +47,8 @@ def test_edits_that_cannot_change_a_model_keep_its_key(package, change):
              '"""The complete training config of a named model')
         edit(package / "probe" / "vlm" / "build.py", '"""A freshly initialised probe VLM', '"""A new probe VLM')
     elif change == "comment":
-        edit(package / "probe" / "zoo.py", "# Distractors of every quick-profile clip",
-             "# Distractors (nuisances) of every quick-profile clip")
+        edit(package / "probe" / "zoo.py", "# What a model's cache key covers", "# What the cache key of a model covers")
+        edit(package / "probe" / "profiles.py", "# Distractors of every probe clip", "# Nuisances of every probe clip")
     elif change == "new sampler":
         with open(package / "samplers" / "temporal.py", "a") as f:
             f.write('\n\n@register("dense_centered_test")\nclass DenseCentered(Uniform):\n    pass\n')
@@ -61,7 +64,7 @@ def test_edits_that_cannot_change_a_model_keep_its_key(package, change):
 @pytest.mark.parametrize("change", ["generator", "sampler in use", "class sampler in use", "optimiser", "prompt"])
 def test_edits_that_can_change_a_model_change_its_key(package, change):
     before = fingerprints(package, "vlm-ft-balanced")
-    kinds = set(zoo.TRAINERS)  # base, pretrain, finetune, videomae
+    kinds = set(TRAINERS)  # base, pretrain, finetune, videomae
     if change == "generator":  # the rendered pixels of every pool
         edit(package / "data" / "synth" / "crop.py", "RENDER_SIZE = ", "RENDER_SIZE = 1 + ")
     elif change == "sampler in use":  # both trainers draw frames with segment_random
@@ -85,13 +88,13 @@ def test_edits_that_can_change_a_model_change_its_key(package, change):
 
 
 def test_registered_units_follow_the_strings_that_name_them():
-    reached = reached_code([zoo.TRAINERS["finetune"]], constants={"progressive"}, exclude=zoo.NOT_FOLLOWED)
+    reached = reached_code([TRAINERS["finetune"]], constants={"progressive"}, exclude=zoo.NOT_FOLLOWED)
     assert "emoprobe.samplers.classes:Progressive" in reached
-    assert "emoprobe.samplers.classes:Progressive" not in reached_code([zoo.TRAINERS["videomae"]],
+    assert "emoprobe.samplers.classes:Progressive" not in reached_code([TRAINERS["videomae"]],
                                                                        exclude=zoo.NOT_FOLLOWED)
     # the fine-tunes run the engine's fine-tuning code, so they reach the backend it builds, not the eval loop
     assert "emoprobe.evaluate:_make_backend" in reached and "emoprobe.evaluate:evaluate" not in reached
-    pretrain = reached_code([zoo.TRAINERS["pretrain"]], exclude=zoo.NOT_FOLLOWED)
+    pretrain = reached_code([TRAINERS["pretrain"]], exclude=zoo.NOT_FOLLOWED)
     assert "emoprobe.samplers.temporal:SegmentRandom" in pretrain  # named by a string in the training code
     assert not any(k.startswith("emoprobe.evaluate:") for k in pretrain)
     assert not any(k.startswith("emoprobe.samplers.classes:") for k in pretrain)

@@ -1,4 +1,4 @@
-"""CONTRIBUTING.md's first two recipes, followed to the letter: a new frame sampler and a new model entry work
+"""CONTRIBUTING.md's recipes, followed to the letter: a new frame sampler, model entry, backend and dataset work
 through the engine by name, with no other file touched."""
 
 import json
@@ -32,7 +32,7 @@ def every_other():
             return np.arange(0, num_frames, self.step)
 
     yield EveryOther
-    del temporal.SAMPLERS["every_other_test"]
+    temporal.SAMPLERS.unregister("every_other_test")
 
 
 def _rows(folder):
@@ -51,4 +51,61 @@ def test_a_new_sampler_and_a_new_model_run_by_name(clips, every_other, tiny_qwen
             evaluate(clips, model="my-tiny-qwen", sampler="every_other_test", sampler_params={"step": 0},
                      labels=CLIP_LABELS, out_dir=tmp_path / "bad", cache=False, progress=False)
     finally:
-        registry.MODELS.pop("my-tiny-qwen", None)
+        registry.MODELS.unregister("my-tiny-qwen")
+
+
+def test_a_new_backend_and_a_new_dataset_run_by_name(tmp_path, monkeypatch):
+    """The guide's backend (a class and one registration line) and dataset (class names, a layout, one
+    registration), evaluated together by name."""
+    from emoprobe import data, labels
+    from emoprobe.data import DATASETS, Format, Layout
+    from emoprobe.video import write_video
+    from emoprobe.vlm.base import BACKENDS, BaseBackend, response
+    from emoprobe.vlm.registry import ModelSpec
+
+    class Brightness(BaseBackend):
+        """Answers "happy" for a bright clip and "sad" for a dark one: a backend that needs no model."""
+
+        name = "brightness_test"
+
+        def __init__(self, model, threshold=128, batch_size=1):
+            self.model, self.threshold, self.batch_size = model, threshold, batch_size
+
+        @classmethod
+        def from_spec(cls, spec, **overrides):
+            return cls(model=spec.repo_id, **{k: v for k, v in overrides.items() if k not in ("device", "dtype")})
+
+        def identity(self):
+            return {"backend": self.name, "model": self.model, "threshold": self.threshold}
+
+        def generation_params(self, max_new_tokens=None, temperature=0.0):
+            return {"decision": "rule", "temperature": 0.0, "do_sample": False}
+
+        def generate(self, requests, max_new_tokens=None, temperature=0.0):
+            return [response("happy" if r.frames.mean() > self.threshold else "sad") for r in requests]
+
+    BACKENDS.register("brightness_test", Brightness)
+    monkeypatch.setitem(labels.LABEL_SETS, "toyset", ("happy", "sad"))
+    DATASETS.register("toyset", Layout(name="toyset", title="ToySet", clip_dirs=("videos",), formats={
+        "official": Format(("lists/{split}.csv",), line="csv", header=("clip", "emotion"), shape="<clip>,<emotion>")}))
+    try:
+        root = tmp_path / "ToySet"
+        (root / "videos").mkdir(parents=True)
+        for i, level in enumerate((40, 220, 30, 250)):
+            write_video(root / "videos" / f"c{i}.mp4", np.full((6, 32, 32, 3), level, np.uint8), fps=10)
+        (root / "lists").mkdir()
+        (root / "lists" / "test.csv").write_text("clip,emotion\nc0,sad\nc1,happy\nc2,happy\nc3,happy\n")
+        records = data.load("toyset", root)
+        assert [(r["id"], r["label"]) for r in records] == [("c0", "sad"), ("c1", "happy"), ("c2", "happy"),
+                                                            ("c3", "happy")]
+        spec = ModelSpec(name="bright", repo_id="rule", backend="brightness_test", sampler="uniform")
+        summary = evaluate(records, model=spec, dataset="toyset", sampler_params={"num_samples": 2},
+                           out_dir=tmp_path / "run", cache=False, progress=False)
+        assert summary["backend"] == "brightness_test"
+        assert [r["prediction"] for r in _rows(tmp_path / "run")] == ["sad", "happy", "sad", "happy"]
+        (root / "lists" / "test.csv").write_text("clip,emotion\nc0,bored\n")
+        with pytest.raises(ValueError, match=r"test\.csv:2: unknown toyset class 'bored'"):
+            data.load("toyset", root)
+    finally:
+        BACKENDS.unregister("brightness_test")
+        DATASETS.unregister("toyset")

@@ -16,9 +16,9 @@ def test_every_finding_has_a_box_in_every_profile(finding):
 
 def test_the_facts_are_the_configured_values():
     quick, smoke = disclosure.designed_in("F1", "quick"), disclosure.designed_in("F1", "smoke")
-    assert f"{zoo.PROFILES['quick']['base_steps']:,} steps" in " ".join(quick)
-    assert f"{zoo.PROFILES['smoke']['base_steps']:,} steps" in " ".join(smoke) and quick != smoke
-    assert f"{zoo.PROFILES['quick']['context_share']:.0%}" in " ".join(disclosure.designed_in("F7", "quick"))
+    assert f"{zoo.PROFILES['quick'].base_steps:,} steps" in " ".join(quick)
+    assert f"{zoo.PROFILES['smoke'].base_steps:,} steps" in " ".join(smoke) and quick != smoke
+    assert f"{zoo.PROFILES['quick'].context_share:.0%}" in " ".join(disclosure.designed_in("F7", "quick"))
     assert "`smoke` zoo" in disclosure.box_for("F2", ["probe:smoke/vlm-prior1", "qwen2.5-vl-7b"])
     with pytest.raises(ValueError, match="finding"):
         disclosure.designed_in("F8")

@@ -15,6 +15,7 @@ from emoprobe.evaluate import evaluate, read_predictions
 from emoprobe.probe import corpus
 from emoprobe.probe.vlm.budget import budget_indices, frame_side
 from emoprobe.samplers import make_sampler
+from emoprobe.vlm.base import BaseBackend
 
 
 @pytest.mark.parametrize("n", list(range(1, 41)))
@@ -210,8 +211,10 @@ def test_paper_book_without_data_stops_with_one_message_and_no_traceback():
 
 
 
-class Recording:
+class Recording(BaseBackend):
     """A real backend, recording the requests it is asked (to see what the model is told)."""
+
+    name = "recording"
 
     def __init__(self, backend):
         self.backend, self.requests = backend, []

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from emoprobe.data import LOADERS, MissingClipsWarning, load
+from emoprobe.data import DATASETS, MissingClipsWarning, load
 from emoprobe.data.synth import make_dataset_spec, write_dataset
 from emoprobe.labels import label_set
 from emoprobe.video import probe, write_frames, write_video
@@ -127,7 +127,7 @@ def test_ferv39k_official_and_s2d(tmp_path):
         assert [(r["id"], r["label"], r["exists"]) for r in rec] == [("Interview/Happy/0118", "happy", True)], fmt
 
 
-@pytest.mark.parametrize("name", sorted(LOADERS))
+@pytest.mark.parametrize("name", sorted(DATASETS))
 def test_every_loader_round_trips_generated_data(tmp_path, name):
     spec = make_dataset_spec(name, 2 * len(label_set(name)), seed=7, micro_fraction=0.5)
     fmt = "mp4" if name == "mafw" else "frames"

@@ -36,7 +36,7 @@ def test_registry_and_configs_are_plain_data():
 def test_test_sets_are_balanced_and_held_out():
     test = zoo.test_pool("quick")
     assert test["prior"] == "balanced"
-    seeds = {zoo.PROFILES["quick"][k]["seed"] for k in ("web", "train", "test", "micro_test")}
+    seeds = {getattr(zoo.PROFILES["quick"], k)["seed"] for k in ("web", "train", "test", "micro_test")}
     assert len(seeds) == 4
     micro = zoo.make_spec(zoo.test_pool("quick", "micro_test"))["clips"]
     assert {c["kind"] for c in micro} == {"micro", "none"} and {c["num_frames"] for c in micro} == {150}
@@ -49,9 +49,8 @@ def test_cache_key_changes_with_the_config(monkeypatch):
     assert len(set(base.values())) == len(base)
     assert zoo.cache_key("vlm-prior1", "smoke") == base["vlm-prior1"]  # stable
     assert zoo.cache_key("vlm-prior1", "smoke", seed=1) != base["vlm-prior1"]
-    profiles = copy.deepcopy(zoo.PROFILES)
-    profiles["smoke"]["pretrain_steps"] += 1
-    monkeypatch.setattr(zoo, "PROFILES", profiles)
+    smoke = zoo.PROFILES["smoke"]
+    monkeypatch.setattr(zoo, "PROFILES", {**zoo.PROFILES, "smoke": smoke.replace(pretrain_steps=smoke.pretrain_steps + 1)})
     assert zoo.cache_key("vlm-prior1", "smoke") != base["vlm-prior1"]
     # a fine-tune's key follows the model it starts from
     assert zoo.cache_key("vlm-ft-balanced", "smoke") != base["vlm-ft-balanced"]
@@ -142,7 +141,7 @@ def test_fine_tunes_are_trained_by_the_engines_finetune(smoke_cache):
     for sampler, h in hist.items():
         cfg = h["config"]
         assert cfg["full"] and cfg["class_sampler"] == sampler and cfg["class_order"] == "shuffled"
-        assert len(h["loss"]) == zoo.PROFILES["smoke"]["finetune_steps"] == len(h["lr"])
+        assert len(h["loss"]) == zoo.PROFILES["smoke"].finetune_steps == len(h["lr"])
     spread = {k: max(h["drawn_class_counts"].values()) / min(h["drawn_class_counts"].values())
               for k, h in hist.items()}
     assert spread["balanced"] < spread["instance"]  # the long tail is drawn evenly only by the balanced sampler

@@ -79,7 +79,7 @@ def test_registry_rejects_bad_clip(name):
 
 
 def test_unknown_sampler_names_the_choices():
-    with pytest.raises(ValueError, match="unknown sampler 'linspace'.*uniform"):
+    with pytest.raises(ValueError, match="unknown frame sampler 'linspace'.*uniform"):
         make_sampler("linspace")
 
 

@@ -16,7 +16,7 @@ from vlm_fixtures import CLIP_LABELS, write_clips
 from emoprobe import budget
 from emoprobe.evaluate import evaluate
 from emoprobe.parse import OUTCOMES
-from emoprobe.vlm.base import VLMRequest
+from emoprobe.vlm.base import VLMRequest, make_backend
 from emoprobe.vlm.registry import get_model
 from emoprobe.vlm.tiny import TINY_BUILDERS, build_tiny
 
@@ -75,7 +75,7 @@ def test_tiny_family_end_to_end(family, clips, tmp_path_factory):
     if family == "qwen2.5-omni":
         assert spec.model_class == "Qwen2_5OmniThinkerForConditionalGeneration" and spec.pass_fps
 
-    backend = spec.make_backend(max_new_tokens=4).load()
+    backend = make_backend(spec, max_new_tokens=4).load()
     messages = backend._messages(VLMRequest(prompt="Which emotion?", frames=np.zeros((2, 56, 56, 3), np.uint8)))
     text = backend.processor_.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     assert VIDEO_PLACEHOLDER[family] in text

@@ -12,7 +12,7 @@ from vlm_fixtures import random_frames, tiny_llava_next_video, tiny_qwen2_vl  # 
 
 from emoprobe import budget
 from emoprobe.vlm import MODELS, VLMRequest, get_model, list_models
-from emoprobe.vlm.base import BackendError, backend_class
+from emoprobe.vlm.base import BACKENDS, Backend, BackendError, make_backend
 from emoprobe.vlm.hf import HFBackend
 
 # what the tiny builders configure (emoprobe.vlm.tiny defaults)
@@ -149,8 +149,8 @@ def test_registry_spec(name):
         budget.get_family(spec.family, **dict(spec.budget_overrides))
     sample = spec.make_sampler().sample(75, 25.0)
     assert len(sample.indices) >= 1 and np.all(np.diff(sample.indices) >= 0)
-    backend = spec.make_backend()  # constructors only store parameters: nothing loads, nothing connects
-    assert isinstance(backend, backend_class(spec.backend))
+    backend = make_backend(spec)  # constructors only store parameters: nothing loads, nothing connects
+    assert isinstance(backend, BACKENDS.get(spec.backend)) and isinstance(backend, Backend)
     assert backend.identity()["model"] == spec.repo_id
     assert spec.to_dict()["name"] == name
 

@@ -264,14 +264,17 @@ def code_fingerprint(roots: Iterable[str], constants: Iterable[str] = (), exclud
                      root: Path = PACKAGE_ROOT) -> str:
     """sha256 of ``reached_code``: changes exactly when a reached unit's code changes.
 
-    Memoised per process by the arguments and the size and modification time of every source file.
+    Units enter by name and text, not by module, so moving a function to another module (a refactoring) keeps
+    the fingerprint. Memoised per process by the arguments and the size and modification time of every source file.
     """
     roots, constants, exclude = tuple(roots), frozenset(constants), tuple(exclude)
     files = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(Path(root).rglob("*.py")))
     memo = (roots, constants, exclude, str(root), files)
     if memo not in _MEMO:
         h = hashlib.sha256()
-        for name, text in reached_code(roots, constants, exclude, root).items():
+        units = sorted((name.partition(":")[2], text) for name, text in reached_code(roots, constants, exclude,
+                                                                                       root).items())
+        for name, text in units:
             h.update(f"{name}\0{text}\0".encode("utf-8"))
         _MEMO[memo] = h.hexdigest()
     return _MEMO[memo]

@@ -37,17 +37,10 @@ from emoprobe.rows import new_row
 from emoprobe.runfiles import PREDICTIONS, SUMMARY, load_records, read_manifest, read_predictions, run_summary
 from emoprobe.runfiles import field as _get
 
-__all__ = ["evaluate", "load_records", "read_manifest", "read_predictions", "event_sampled", "default_device",
+__all__ = ["evaluate", "load_records", "read_manifest", "read_predictions", "event_sampled",
            "PREDICTIONS", "SUMMARY"]
 
 CLASS_ORDER = "fixed"  # the candidate list in the dataset's own order, in every profile (recorded per row)
-
-
-def default_device() -> tuple[str, str]:
-    """(device, dtype) when none is given: CUDA with bfloat16 when present, else the CPU in float32."""
-    import torch
-
-    return ("cuda", "bfloat16") if torch.cuda.is_available() else ("cpu", "float32")
 
 
 def event_sampled(event: dict | None, indices) -> bool | None:
@@ -59,23 +52,18 @@ def event_sampled(event: dict | None, indices) -> bool | None:
 
 
 def _make_backend(model, backend_params, device=None, dtype=None, batch_size=None):
-    from emoprobe.sources import resolve_model
-    from emoprobe.vlm.registry import ModelSpec, get_model
+    """(the model's spec or None for a ready backend, its backend with the run's device, dtype and batch size)."""
+    from emoprobe.vlm.base import Backend, make_backend
+    from emoprobe.vlm.registry import as_spec
 
-    params = dict(backend_params or {})
+    if isinstance(model, Backend):
+        return None, model
+    params = {k: v for k, v in (("device", device), ("dtype", dtype)) if v is not None}
+    params.update(backend_params or {})
     if batch_size:
         params.setdefault("batch_size", int(batch_size))
-    if isinstance(model, (str, os.PathLike)):
-        model = get_model(resolve_model(str(model)))
-    if isinstance(model, ModelSpec):
-        if model.backend in ("hf", "video_classifier"):
-            auto_device, auto_dtype = default_device()
-            params.setdefault("device", device or auto_device)
-            params.setdefault("dtype", dtype or auto_dtype)
-        return model, model.make_backend(**params)
-    if hasattr(model, "generate") and hasattr(model, "identity"):
-        return None, model
-    raise ValueError(f"model must be a registered name, a folder, a ModelSpec or a backend, got {model!r}")
+    spec = as_spec(model)
+    return spec, make_backend(spec, **params)
 
 
 def _make_sampler(sampler, sampler_params, spec):
@@ -342,11 +330,11 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
     spec, backend = _make_backend(model, backend_params, device, dtype, batch_size)
     smp = _make_sampler(sampler, sampler_params, spec)
     msce.check(context, smp)
-    if hasattr(backend, "labels") and callable(backend.labels):  # a classifier: its label map must fit
+    if backend.labels() is not None:  # a classifier: its label map must fit
         from emoprobe.vlm.video_classifier import check_labels
 
         check_labels(backend.labels(), labels, synonyms)
-    family = backend.budget_family() if visual_tokens is not None and hasattr(backend, "budget_family") else None
+    family = backend.budget_family() if visual_tokens is not None else None
     if visual_tokens is not None and family is None:
         raise ValueError(f"visual_tokens: backend {type(backend).__name__} has no visual-token budget rule")
     stage1 = backend
@@ -359,8 +347,7 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
             base = os.environ.get("EMOPROBE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "emoprobe")
             cache = os.path.join(base, "responses.jsonl")
         store = ResponseCache(cache)
-    if hasattr(backend, "check") and callable(backend.check):
-        backend.check()  # fail fast on a dead server / unknown model / missing key, naming which
+    backend.check()  # fail fast on a dead server / unknown model / missing key, naming which
     run = _Run(backend=backend, identity=identity, generation=generation, sampler=smp, labels=labels,
                prompt=prompt, class_order=class_order, seed=int(seed), decoder=decoder, dataset=dataset,
                system=system, synonyms=synonyms, visual_tokens=None if visual_tokens is None else int(visual_tokens),

@@ -42,21 +42,21 @@ def designed_in(finding: str, profile: str = "quick") -> list[str]:
         "prior": "the web stage draws each clip's emotion words with probability proportional to the words' web "
                  f"frequency raised to `prior_power` ({', '.join(f'{x:g}' for x in powers)} for the three "
                  "zero-shot models), so a frequency prior is put into the models on purpose",
-        "prompt": f"the warm-up ({p['base_steps']:,} steps) is supervised classification with the evaluation's own "
-                  f"closed-set prompt, and {p['task_weights']['plain']:.0%} of the web stage's examples are that "
+        "prompt": f"the warm-up ({p.base_steps:,} steps) is supervised classification with the evaluation's own "
+                  f"closed-set prompt, and {p.task_weights['plain']:.0%} of the web stage's examples are that "
                   "question again: the probe is trained on the question it is later asked",
         "frames": f"VLMs are trained on {'/'.join(map(str, sorted(set(TRAIN_UNIFORM))))} uniform frames or on "
                   f"{TRAIN_FPS[0]:g}-{TRAIN_FPS[-1]:g} fps, at most {VISUAL_TOKENS} visual tokens per input "
                   f"(8 frames at {zoo.FRAME_SIZE} px), and tested on 8 uniform frames unless a chapter says "
                   f"otherwise; VideoMAE sees {VIDEOMAE['num_frames']} frames, one per segment",
-        "oracle": f"{p['context_share']:.0%} of the web stage's classification questions are keyframes plus the "
+        "oracle": f"{p.context_share:.0%} of the web stage's classification questions are keyframes plus the "
                   "generator's own (oracle) motion text between them: the probe is taught to read such text",
         "order": "every training input shows its frames in order; no class but MAFW's disappointment needs "
                  "the order to be told apart",
         "split": f"the fine-tunes and VideoMAE train on a split with the dataset's real class counts "
-                 f"({p['finetune_steps']} fine-tuning steps of {p['batch_size']} clips), the zero-shot VLMs never "
+                 f"({p.finetune_steps} fine-tuning steps of {p.batch_size} clips), the zero-shot VLMs never "
                  "see it",
-        "micro": f"{p['web']['micro_fraction']:.0%} of the training clips are micro-expressions",
+        "micro": f"{p.web['micro_fraction']:.0%} of the training clips are micro-expressions",
     }
     wanted = {"F1": ("prior", "prompt", "split", "frames"), "F2": ("order", "frames"),
               "F3": ("prior", "prompt"), "F4": ("prior", "prompt"), "F5": ("split", "prior"),

@@ -5,7 +5,7 @@ The zoo is a small dependency graph per seed (``vlm-base`` -> the three priors -
 job as soon as the model it starts from is trained, longest remaining chain first, in ``workers`` processes
 with one torch thread each (the thread count is part of every training config, so a model is bit-identical
 whatever the schedule; ``benchmarks/probe_training.py`` measures the pair against one process). Pools are
-rendered once and shared through the disk (emoprobe.probe.zoo._stored). Each job reports its progress to
+rendered once and shared through the disk (emoprobe.probe.trainers._stored). Each job reports its progress to
 this process, which prints one line per model and seed: elapsed time and an estimate of what is left.
 """
 

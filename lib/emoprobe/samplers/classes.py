@@ -24,33 +24,19 @@ from collections.abc import Mapping
 
 import numpy as np
 
-CLASS_SAMPLERS: dict[str, type[ClassSampler]] = {}
+from emoprobe.registry import Registry
 
-
-def register(name: str):
-    """Class decorator: add a class sampler to the registry under ``name``."""
-
-    def wrap(cls):
-        if name in CLASS_SAMPLERS:
-            raise ValueError(f"class sampler {name!r} is already registered")
-        cls.name = name
-        CLASS_SAMPLERS[name] = cls
-        return cls
-
-    return wrap
+CLASS_SAMPLERS = Registry("class sampler")
+register = CLASS_SAMPLERS.register  # class decorator: @register(name) adds a class sampler under that name
 
 
 def make_class_sampler(name: str, **params) -> ClassSampler:
     """Build a registered class sampler by name, e.g. ``make_class_sampler("power", q=0.25)``."""
-    try:
-        cls = CLASS_SAMPLERS[name]
-    except KeyError:
-        raise ValueError(f"unknown class sampler {name!r}; expected one of {sorted(CLASS_SAMPLERS)}") from None
-    return cls(**params)
+    return CLASS_SAMPLERS.build(name, **params)
 
 
 def list_class_samplers() -> list[str]:
-    return sorted(CLASS_SAMPLERS)
+    return CLASS_SAMPLERS.names()
 
 
 # --- counting --------------------------------------------------------------------------------------------------

@@ -18,33 +18,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SAMPLERS: dict[str, type[Sampler]] = {}
+from emoprobe.registry import Registry
 
-
-def register(name: str):
-    """Class decorator: add a sampler class to the registry under ``name``."""
-
-    def wrap(cls):
-        if name in SAMPLERS:
-            raise ValueError(f"sampler {name!r} is already registered")
-        cls.name = name
-        SAMPLERS[name] = cls
-        return cls
-
-    return wrap
+SAMPLERS = Registry("frame sampler")
+register = SAMPLERS.register  # class decorator: @register(name) adds a frame sampler under that name
 
 
 def make_sampler(name: str, **params) -> Sampler:
     """Build a registered sampler by name, e.g. ``make_sampler("uniform", num_samples=8)``."""
-    try:
-        cls = SAMPLERS[name]
-    except KeyError:
-        raise ValueError(f"unknown sampler {name!r}; expected one of {sorted(SAMPLERS)}") from None
-    return cls(**params)
+    return SAMPLERS.build(name, **params)
 
 
 def list_samplers() -> list[str]:
-    return sorted(SAMPLERS)
+    return SAMPLERS.names()
 
 
 def clip_rng(seed: int, clip_id: str) -> np.random.Generator:

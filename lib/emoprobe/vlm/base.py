@@ -1,4 +1,5 @@
-"""What every VLM backend takes and returns, and the registry of backends by name.
+"""What every VLM backend takes and returns (the `Backend` protocol), the registry of backends by name, and
+the one function that builds a backend (`make_backend`).
 
 A backend turns a batch of `VLMRequest` (decoded frames, their indices and timestamps, a prompt) into one
 response dict per request: ``text`` (raw output), ``latency_s``, ``error`` (None or a message) and, where the
@@ -7,16 +8,21 @@ parameters, the model or HTTP client is created on first use, so building a back
 in a notebook's parameter cell.
 
 Backends are registered by dotted path and imported lazily, so `emoprobe.vlm` imports without torch or httpx.
+A new backend is a class implementing `Backend` (usually a `BaseBackend` subclass) plus one
+``BACKENDS.register`` line here.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["VLMRequest", "BACKENDS", "make_backend", "list_backends", "response", "BackendError"]
+from emoprobe.registry import Registry
+
+__all__ = ["VLMRequest", "Backend", "BaseBackend", "BACKENDS", "make_backend", "list_backends", "response",
+           "BackendError", "default_device"]
 
 
 class BackendError(RuntimeError):
@@ -74,27 +80,83 @@ def response(text: str | None = "", latency_s: float = 0.0, error: str | None = 
     return out
 
 
-# name -> "module:Class"; imported on first use
-BACKENDS: dict[str, str] = {
-    "hf": "emoprobe.vlm.hf:HFBackend",
-    "openai": "emoprobe.vlm.openai_compat:OpenAICompatBackend",
-    "video_classifier": "emoprobe.vlm.video_classifier:VideoClassifierBackend",
-}
+@runtime_checkable
+class Backend(Protocol):
+    """What the evaluation loop, MSCE and fine-tuning call on a backend (HF, OpenAI-compatible, video classifier).
+
+    ``generate`` answers a batch of requests with one `response` dict each (an error is an answer with
+    ``error`` set, never an exception for one clip). ``identity`` is what names the answers in the response
+    cache and the provenance (no secrets, no device); ``generation_params`` the decoding settings actually
+    used. ``check`` fails fast, naming what is wrong (a dead server, a missing key); ``labels`` is the closed
+    label map of a classifier (None for a model that writes text); ``budget_family`` the visual-token rule of
+    emoprobe.budget (None when the model has none). ``from_spec`` builds the backend from a
+    `emoprobe.vlm.registry.ModelSpec`, so the registry needs to know no backend by name. Subclass
+    `BaseBackend` to get the optional ones with their defaults.
+    """
+
+    name: str
+
+    @classmethod
+    def from_spec(cls, spec, **overrides) -> Backend: ...
+    def load(self) -> Backend: ...
+    def identity(self) -> dict: ...
+    def generation_params(self, max_new_tokens=None, temperature=0.0) -> dict: ...
+    def generate(self, requests: list[VLMRequest], max_new_tokens=None, temperature=0.0) -> list[dict]: ...
+    def check(self) -> None: ...
+    def labels(self) -> list[str] | None: ...
+    def budget_family(self): ...
+
+
+class BaseBackend:
+    """Defaults of a backend's optional methods: nothing to load or check, free-text answers, no budget rule."""
+
+    name = "base"
+
+    @classmethod
+    def from_spec(cls, spec, **overrides):
+        raise NotImplementedError(f"{cls.__name__} is not built from a ModelSpec; pass the backend object itself")
+
+    def load(self):
+        return self
+
+    def check(self) -> None:
+        return None
+
+    def labels(self) -> list[str] | None:
+        return None
+
+    def budget_family(self):
+        return None
+
+
+def default_device() -> tuple[str, str]:
+    """(device, dtype) when none is given: CUDA with bfloat16 when present, else the CPU in float32."""
+    import torch
+
+    return ("cuda", "bfloat16") if torch.cuda.is_available() else ("cpu", "float32")
+
+
+# a backend's name (ModelSpec.backend) -> its class, imported on first use
+BACKENDS = Registry("backend", lazy=True)
+BACKENDS.register("hf", "emoprobe.vlm.hf:HFBackend")
+BACKENDS.register("openai", "emoprobe.vlm.openai_compat:OpenAICompatBackend")
+BACKENDS.register("video_classifier", "emoprobe.vlm.video_classifier:VideoClassifierBackend")
 
 
 def list_backends() -> list[str]:
-    return sorted(BACKENDS)
+    return BACKENDS.names()
 
 
-def backend_class(name: str):
-    try:
-        target = BACKENDS[name]
-    except KeyError:
-        raise ValueError(f"unknown backend {name!r}; expected one of {list_backends()}") from None
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+def make_backend(model, **params) -> Backend:
+    """The one way to build a backend: from a registered model name, a checkpoint folder, a
+    ``probe:<profile>/<name>`` or ``tiny:<family>`` name, or a `ModelSpec` (``params`` override the spec's
+    constructor parameters, e.g. ``device``, ``batch_size``, ``max_new_tokens``). A backend is returned as it
+    is. Nothing is loaded or connected until the first request."""
+    if isinstance(model, Backend):
+        if params:
+            raise ValueError(f"make_backend: {type(model).__name__} is already built; cannot apply {sorted(params)}")
+        return model
+    from emoprobe.vlm.registry import as_spec
 
-
-def make_backend(name: str, **params):
-    """Build a backend by name, e.g. ``make_backend("hf", model="/path/to/folder")`` (nothing is loaded)."""
-    return backend_class(name)(**params)
+    spec = as_spec(model)
+    return BACKENDS.get(spec.backend).from_spec(spec, **params)

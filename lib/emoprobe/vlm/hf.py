@@ -24,7 +24,7 @@ import logging
 import time
 from pathlib import Path
 
-from emoprobe.vlm.base import BackendError, VLMRequest, response
+from emoprobe.vlm.base import BackendError, BaseBackend, VLMRequest, default_device, response
 
 __all__ = ["HFBackend"]
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
-class HFBackend:
+class HFBackend(BaseBackend):
     """Local transformers backend. The constructor only stores parameters; the model loads on first use.
 
     Parameters
@@ -73,6 +73,15 @@ class HFBackend:
         self.max_new_tokens = max_new_tokens
         self.attn_implementation = attn_implementation
         self.trust_remote_code = trust_remote_code
+
+    @classmethod
+    def from_spec(cls, spec, **overrides) -> HFBackend:
+        """The backend of a model spec; device and dtype default to `default_device` (CUDA + bf16 if present)."""
+        device, dtype = default_device()
+        params = dict(model=spec.repo_id, revision=spec.revision, family=spec.family, model_class=spec.model_class,
+                      video_input=spec.video_input, video_kwargs=dict(spec.video_kwargs),
+                      image_kwargs=dict(spec.image_kwargs), pass_fps=spec.pass_fps, device=device, dtype=dtype)
+        return cls(**{**params, **overrides})
 
     def __repr__(self):
         return f"HFBackend(model={self.model!r}, device={self.device!r}, dtype={self.dtype!r})"

@@ -28,7 +28,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from emoprobe.vlm.base import BackendError, VLMRequest, response
+from emoprobe.vlm.base import BackendError, BaseBackend, VLMRequest, response
 
 __all__ = ["OpenAICompatBackend", "encode_frame", "sampling_statement"]
 
@@ -76,7 +76,7 @@ def _video_data_url(req: VLMRequest) -> str:
             return "data:video/mp4;base64," + base64.b64encode(f.read()).decode("ascii")
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(BaseBackend):
     """Chat-completions client. The constructor only stores parameters; nothing connects until used.
 
     Parameters
@@ -117,6 +117,13 @@ class OpenAICompatBackend:
         self.max_new_tokens = max_new_tokens
         self.extra_body = extra_body
         self.batch_size = batch_size  # how many requests evaluate hands over at once
+
+    @classmethod
+    def from_spec(cls, spec, **overrides) -> OpenAICompatBackend:
+        """The backend of a served model's spec (its URLs and the name of its key's environment variable)."""
+        params = dict(model=spec.repo_id, base_urls=list(spec.base_urls), api_key_env=spec.api_key_env)
+        overrides = {k: v for k, v in overrides.items() if k not in ("device", "dtype")}  # the server decides
+        return cls(**{**params, **overrides})
 
     def __repr__(self):
         return (f"OpenAICompatBackend(model={self.model!r}, base_urls={self._urls()!r}, "

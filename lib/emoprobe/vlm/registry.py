@@ -25,7 +25,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-__all__ = ["ModelSpec", "MODELS", "get_model", "list_models", "family_from_config", "MODEL_TYPE_FAMILIES"]
+from emoprobe.registry import Registry
+
+__all__ = ["ModelSpec", "MODELS", "as_spec", "get_model", "list_models", "family_from_config", "MODEL_TYPE_FAMILIES"]
 
 
 def _frozen(**kw) -> Mapping:
@@ -62,24 +64,6 @@ class ModelSpec:
         out["base_urls"] = list(self.base_urls)
         return out
 
-    def backend_params(self) -> dict:
-        """Constructor parameters of the backend this spec names."""
-        if self.backend == "hf":
-            return dict(model=self.repo_id, revision=self.revision, family=self.family,
-                        model_class=self.model_class, video_input=self.video_input,
-                        video_kwargs=dict(self.video_kwargs), image_kwargs=dict(self.image_kwargs),
-                        pass_fps=self.pass_fps)
-        if self.backend == "openai":
-            return dict(model=self.repo_id, base_urls=list(self.base_urls), api_key_env=self.api_key_env)
-        if self.backend == "video_classifier":
-            return dict(model=self.repo_id, revision=self.revision)
-        raise ValueError(f"model {self.name!r}: unknown backend {self.backend!r}")
-
-    def make_backend(self, **overrides):
-        from emoprobe.vlm.base import make_backend
-
-        return make_backend(self.backend, **{**self.backend_params(), **overrides})
-
     def make_sampler(self, **overrides):
         from emoprobe.samplers import make_sampler
 
@@ -111,13 +95,11 @@ def _hf(name, repo_id, family, paper_name, notes, **kw) -> ModelSpec:
 
 _SIZE_NOTE = "The paper does not state model sizes; this size is our choice. "
 
-MODELS: dict[str, ModelSpec] = {}
+MODELS = Registry("model")
 
 
 def _add(spec: ModelSpec):
-    if spec.name in MODELS:
-        raise ValueError(f"model {spec.name!r} is already registered")
-    MODELS[spec.name] = spec
+    MODELS.register(spec.name, spec)
 
 
 for _size in ("3b", "7b", "72b"):
@@ -166,7 +148,7 @@ _add(ModelSpec(
 
 
 def list_models() -> list[str]:
-    return sorted(MODELS)
+    return MODELS.names()
 
 
 # config.json model_type -> emoprobe.budget family
@@ -233,3 +215,17 @@ def get_model(name_or_path: str, **overrides) -> ModelSpec:
             raise ValueError(f"unknown ModelSpec field(s) {unknown}; known: {sorted(known)}")
         spec = dataclasses.replace(spec, **overrides)
     return spec
+
+
+def as_spec(model) -> ModelSpec:
+    """``model`` as a spec: a `ModelSpec` as it is; a registered name, a checkpoint folder, or a
+    ``probe:<profile>/<name>`` / ``tiny:<family>`` name (emoprobe.sources) through `get_model`."""
+    import os
+
+    from emoprobe.sources import resolve_model
+
+    if isinstance(model, ModelSpec):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return get_model(resolve_model(str(model)))
+    raise ValueError(f"model must be a registered name, a folder, a ModelSpec or a backend, got {model!r}")

@@ -16,23 +16,29 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from emoprobe.vlm.base import BackendError, VLMRequest, response
+from emoprobe.vlm.base import BackendError, BaseBackend, VLMRequest, default_device, response
 
 __all__ = ["VideoClassifierBackend"]
 
 
-class VideoClassifierBackend:
+class VideoClassifierBackend(BaseBackend):
     """Parameters: ``model`` (hub id or folder), ``device``, ``dtype``, ``batch_size``, ``revision``."""
 
     name = "video_classifier"
 
-    def __init__(self, model, revision=None, device="cpu", dtype="float32", batch_size=16, family=None):
+    def __init__(self, model, revision=None, device="cpu", dtype="float32", batch_size=16):
         self.model = model
         self.revision = revision
         self.device = device
         self.dtype = dtype
         self.batch_size = batch_size
-        self.family = family  # a classifier has no visual-token budget; kept for a uniform constructor
+
+    @classmethod
+    def from_spec(cls, spec, **overrides) -> VideoClassifierBackend:
+        """The backend of a classifier spec; device and dtype default to `default_device`."""
+        device, dtype = default_device()
+        params = dict(model=spec.repo_id, revision=spec.revision, device=device, dtype=dtype)
+        return cls(**{**params, **overrides})
 
     def __repr__(self):
         return f"VideoClassifierBackend(model={self.model!r}, device={self.device!r})"
