@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from emoprobe.video import probe, read_frames, write_video
+from emoprobe.video import clip_info, read_frames, write_video
 
 REPEATS = 25
 TARGET = 1.5
@@ -96,7 +96,7 @@ def decord_available():
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = make_clip(os.path.join(tmp, "clip.mp4"))
-        meta = probe(path)
+        meta = clip_info(path)
         T = meta["num_frames"]
         idx = np.round(np.linspace(0, T - 1, 8)).astype(int)
         print(f"clip: {T} frames, {meta['width']}x{meta['height']}, {meta['fps']:g} fps, "
@@ -105,7 +105,7 @@ def main():
 
         backends = ["decord", "pyav"] if decord_available() else ["pyav"]
         everything = np.arange(T)
-        cases = {"probe (metadata: demux packets, no decode)": lambda: probe(path)}
+        cases = {"probe (metadata: demux packets, no decode)": lambda: clip_info(path)}
         for b in backends + ["auto"]:
             cases[f"(a) 8 sampled frames, read_frames backend={b}"] = \
                 lambda b=b: read_frames(path, idx, backend=b)

@@ -55,7 +55,7 @@ def _macro_f1(folder, seed: int, runs: Path) -> float:
 
     rows = findings.predictions(str(folder), dataset=zoo.dataset("quick"), data_root="probe:quick/test", seed=seed,
                                 out_root=runs)
-    return float(findings.score(rows, zoo.labels("quick"), n_boot=1)["macro_f1"])
+    return float(findings.report(rows, zoo.labels("quick"), n_boot=1)["macro_f1"])
 
 
 def main(argv=None) -> int:

@@ -29,7 +29,7 @@ def test_unreadable_answers_count_as_wrong():
     rows = _rows(1.0, 0)
     for r in rows[:60]:
         r["outcome"] = "unparsed"
-    rep = findings.score(rows, LABELS, n_boot=50)
+    rep = findings.report(rows, LABELS, n_boot=50)
     assert rep["war"] == pytest.approx(180 / 240) and rep["unparsed_rate"] == pytest.approx(60 / 240)
     assert rep["macro_f1_ci"][0] <= rep["macro_f1"] <= rep["macro_f1_ci"][1]
 
@@ -137,8 +137,37 @@ def test_score_of_several_seeds_reports_their_mean_and_the_two_level_interval():
     y = list(rng.choice(LABELS, 120))
     runs = {s: _rows_of(y, [t if rng.random() < share else str(rng.choice(LABELS)) for t in y])
             for s, share in ((0, 0.9), (1, 0.6))}
-    rep = findings.score(runs, LABELS, n_boot=200)
+    rep = findings.report(runs, LABELS, n_boot=200)
     spread = findings.score_seeds(runs, LABELS, n_boot=200)
     assert rep["macro_f1"] == spread["mean"] and rep["macro_f1_ci"] == (spread["low"], spread["high"])
     assert rep["seeds"] == [0, 1] and rep["sd"] > 0 and rep["n"] == 240  # per-class counts pool both seeds
-    assert findings.score(runs[0], LABELS, n_boot=200)["macro_f1"] == pytest.approx(spread["per_seed"][0])
+    assert findings.report(runs[0], LABELS, n_boot=200)["macro_f1"] == pytest.approx(spread["per_seed"][0])
+
+
+def test_sink_share_names_who_takes_the_tails_errors():
+    def row(i, label, pred):
+        return {"id": str(i), "label": label, "prediction": pred, "outcome": "parsed" if pred else "unparsed"}
+
+    labels = ["happy", "sad", "neutral", "disgust"]
+    # disgust clips: 6 to neutral, 2 to happy, 1 unreadable, 3 right; happy clips do not count
+    rows = ([row(i, "disgust", "neutral") for i in range(6)] + [row(6, "disgust", "happy"), row(7, "disgust", "happy"),
+            row(8, "disgust", None)] + [row(9 + i, "disgust", "disgust") for i in range(3)]
+            + [row(20 + i, "happy", "sad") for i in range(10)])
+    out = findings.sink_share(rows, ["disgust"], labels, n_boot=300, seed=0)
+    assert out["sink"] == "neutral" and out["errors"] == 9 and out["tail_clips"] == 12
+    assert out["value"] == pytest.approx(6 / 9) and out["low"] < 6 / 9 < out["high"] and out["even"] == pytest.approx(1 / 3)
+    assert findings.sink_share([row(0, "disgust", "disgust")], ["disgust"], labels)["sink"] is None
+
+
+def test_balanced_subset_keeps_the_rarest_class_count_of_every_class_for_every_run():
+    rows = [{"id": f"c{i}", "label": lab, "prediction": lab, "outcome": "parsed"}
+            for i, lab in enumerate(["happy"] * 6 + ["sad"] * 3 + ["disgust"] * 2)]
+    runs = {"a": {0: rows, 1: [dict(r, prediction="sad") for r in rows]}, "b": rows}
+    sub, per_class = findings.balanced_subset(runs, seed=3)
+    assert per_class == 2
+    ids = [r["id"] for r in sub["a"][0]]
+    assert ids == [r["id"] for r in sub["a"][1]] == [r["id"] for r in sub["b"]]
+    from collections import Counter
+
+    assert Counter(r["label"] for r in sub["b"]) == {"happy": 2, "sad": 2, "disgust": 2}
+    assert {"c9", "c10"} <= set(ids)  # the rarest class is kept whole

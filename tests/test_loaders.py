@@ -8,7 +8,7 @@ import pytest
 from emoprobe.data import DATASETS, MissingClipsWarning, load
 from emoprobe.data.synth import make_dataset_spec, write_dataset
 from emoprobe.labels import label_set
-from emoprobe.video import probe, write_frames, write_video
+from emoprobe.video import clip_info, write_frames, write_video
 
 FRAMES = np.full((3, 16, 16, 3), 90, np.uint8)
 
@@ -36,7 +36,7 @@ def dfew_root(tmp_path):
 def test_dfew_official_and_derived_lists(dfew_root):
     recs = load("dfew", dfew_root, split="test", fold=1)
     assert [(r["id"], r["label"]) for r in recs] == [("00001", "happy"), ("00002", "disgust"), ("00003", "fear")]
-    assert probe(recs[0]["path"])["num_frames"] == 3 and recs[0]["fold"] == 1 and recs[0]["meta"] is None
+    assert clip_info(recs[0]["path"])["num_frames"] == 3 and recs[0]["fold"] == 1 and recs[0]["meta"] is None
     clip = load("dfew", dfew_root, split="test", fold=2, fmt="dfer-clip")
     assert [(r["id"], r["label"], r["num_frames"]) for r in clip] == [("00002", "disgust", 66), ("00003", "happy", 70)]
     mae = load("dfew", dfew_root, split="test", fold=3, fmt="mae-dfer")
@@ -104,7 +104,7 @@ def test_mafw_names_and_repository_orders(tmp_path):
     _write(root / "split/single/no_caption/set_1/test.txt", ["00025.mp4 anger"])
     recs = load("mafw", root, split="test", fold=1)
     assert recs[0]["label"] == "anger" and recs[0]["path"].endswith("clips/00025.mp4")
-    assert probe(recs[0]["path"])["num_frames"] == 4
+    assert clip_info(recs[0]["path"])["num_frames"] == 4
     # the same integer means different classes in DFER-CLIP's and MAE-DFER's orders (emoprobe.labels.ID_ORDERS)
     _write(root / "annotation/MAFW_set_1_test.txt", ["/x/faces/00025 40 3"])
     _write(root / "split01/test.csv", ["/x/frames/00025 3"])
@@ -144,4 +144,4 @@ def test_every_loader_round_trips_generated_data(tmp_path, name):
         assert r["label"] == truth[r["id"]]["label"] and r["label"] in label_set(name)
         assert r["meta"]["num_frames"] == truth[r["id"]]["num_frames"]
     r = test[0]
-    assert probe(r["path"])["num_frames"] == r["meta"]["num_frames"] and r["meta"]["kind"] == truth[r["id"]]["kind"]
+    assert clip_info(r["path"])["num_frames"] == r["meta"]["num_frames"] and r["meta"]["kind"] == truth[r["id"]]["kind"]

@@ -1,6 +1,5 @@
 """The registry of named probe models: configs, cache keys, the CLI, and every model trained in the smoke profile."""
 
-import copy
 import json
 import os
 

@@ -14,7 +14,7 @@ import pytest
 from emoprobe.video import (
     DEFAULT_FRAME_FOLDER_FPS,
     VideoError,
-    probe,
+    clip_info,
     read_frames,
     write_frames,
     write_video,
@@ -71,7 +71,7 @@ needs_decord = pytest.mark.skipif(not has_decord(), reason="decord (eva-decord) 
 
 
 def test_probe_constant_rate_mp4(clips):
-    m = probe(clips["cfr"])
+    m = clip_info(clips["cfr"])
     assert m["kind"] == "video" and m["path"] == clips["cfr"]
     assert m["num_frames"] == N
     assert m["fps"] == 25.0 and m["fps_assumed"] is False
@@ -82,7 +82,7 @@ def test_probe_constant_rate_mp4(clips):
 
 
 def test_probe_variable_rate_mp4_keeps_written_times(clips):
-    m = probe(clips["vfr"])
+    m = clip_info(clips["vfr"])
     assert m["num_frames"] == N
     assert np.abs(m["timestamps"] - VFR_TIMES).max() < 1e-3
     # duration = last - first + one (median) frame interval; fps = frames / duration
@@ -97,28 +97,28 @@ def test_probe_timestamps_agree_with_decord(clips, clip):
     import decord
 
     reader = decord.VideoReader(clips[clip])
-    m = probe(clips[clip])
+    m = clip_info(clips[clip])
     assert len(reader) == m["num_frames"]
     starts = reader.get_frame_timestamp(list(range(len(reader))))[:, 0]
     np.testing.assert_allclose(m["timestamps"], starts, atol=1e-4)
 
 
 def test_probe_ntsc_rate_is_exact(tmp_path):
-    m = probe(write_video(tmp_path / "ntsc.mp4", make_frames(6), fps=30000 / 1001))
+    m = clip_info(write_video(tmp_path / "ntsc.mp4", make_frames(6), fps=30000 / 1001))
     assert m["fps"] == pytest.approx(30000 / 1001, abs=1e-9)
 
 
 def test_frame_folder_sorted_numerically(tmp_path):
     frames = make_frames(12)
     write_frames(tmp_path / "clip", frames, ext="png", name="{i}.{ext}")  # 1.png ... 12.png
-    m = probe(tmp_path / "clip")
+    m = clip_info(tmp_path / "clip")
     assert m["kind"] == "frames" and m["num_frames"] == 12
     assert m["fps"] == DEFAULT_FRAME_FOLDER_FPS and m["fps_assumed"] is True
     np.testing.assert_allclose(m["timestamps"], np.arange(12) / DEFAULT_FRAME_FOLDER_FPS)
     assert m["duration"] == pytest.approx(12 / DEFAULT_FRAME_FOLDER_FPS)
     # png is lossless: what comes back is exactly what was written, in numeric (not 1, 10, 11, 2) order
     assert np.array_equal(read_frames(tmp_path / "clip", range(12)), frames)
-    assert probe(tmp_path / "clip", fps=30)["fps"] == 30.0
+    assert clip_info(tmp_path / "clip", fps=30)["fps"] == 30.0
 
 
 def test_frame_folder_dfew_names_and_order(tmp_path):
@@ -189,7 +189,7 @@ def test_missing_and_empty_files(tmp_path, backend):
     empty.write_bytes(b"")
     for path in (missing, empty):
         with raises_naming(path):
-            probe(path)
+            clip_info(path)
         with raises_naming(path):
             read_frames(path, [0], backend=backend)
 
@@ -203,7 +203,7 @@ def test_garbage_and_truncated_files(tmp_path, clips, backend):
     truncated.write_bytes(data[: len(data) // 2])
     for path in (garbage, truncated):
         with raises_naming(path):
-            probe(path)
+            clip_info(path)
         with raises_naming(path):
             read_frames(path, [0], backend=backend)
 
@@ -225,7 +225,7 @@ def test_folder_without_images(tmp_path):
     folder.mkdir()
     (folder / "notes.txt").write_text("not a frame")
     with raises_naming(folder):
-        probe(folder)
+        clip_info(folder)
     with raises_naming(folder):
         read_frames(folder, [0])
 

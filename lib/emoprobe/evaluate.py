@@ -169,7 +169,7 @@ def _sample(run: _Run, rec) -> tuple[dict, dict | None]:
     """Step 1a for one clip: sample, decode, apply the budget and the shuffled presentation; its row and what
     the next steps need (None when the clip cannot be decoded)."""
     from emoprobe.samplers import clip_rng
-    from emoprobe.video import VideoError, probe, read_frames
+    from emoprobe.video import VideoError, clip_info, read_frames
 
     cid, path, meta = str(_get(rec, "id")), _get(rec, "path"), _get(rec, "meta") or None
     row = new_row(id=cid, label=_get(rec, "label"), dataset=_get(rec, "dataset", run.dataset), path=str(path),
@@ -180,7 +180,7 @@ def _sample(run: _Run, rec) -> tuple[dict, dict | None]:
         row.update(error=f"not on disk: {path}", error_kind="missing", outcome="error")
         return row, None
     try:
-        info = probe(path, fps=_get(rec, "fps"))
+        info = clip_info(path, fps=_get(rec, "fps"))
         sample = run.sampler.sample(info["num_frames"], info["fps"], rng=clip_rng(run.seed, cid),
                                     frame_times=info["timestamps"])
         indices = [int(i) for i in sample.indices]

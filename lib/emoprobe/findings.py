@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from emoprobe import metrics
 from emoprobe.rows import predicted
 
-__all__ = ["predictions", "seed_runs", "finetuned", "predicted", "score", "score_seeds", "paired_delta", "answer_share",
+__all__ = ["Chapter", "chapter", "predictions", "seed_runs", "finetuned", "predicted", "report", "score_seeds", "paired_delta", "answer_share", "sink_share", "balanced_subset",
            "summarize", "verdict", "VERDICTS"]
 
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
@@ -36,6 +37,30 @@ def _code(roots, *configs) -> str:
     from emoprobe.codehash import code_fingerprint, string_constants
 
     return code_fingerprint(roots, constants=set().union(*(string_constants(c) for c in configs)))
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """What every finding chapter sets up from its parameters (`chapter`)."""
+
+    labels: list          # the dataset's class names, in its own order
+    synthetic: bool       # the data are a probe test set (it carries the generator's metadata)
+    data: dict            # the keyword arguments of `predictions` that name the data
+    vlm_sampling: dict    # the VLMs' frames: the sampler named, or each model's own default (then no params)
+
+
+def chapter(dataset: str, data_root, fold: int | None = 1, seed: int = 0, limit: int | None = None,
+            vlm_sampler: str | None = None, vlm_sampler_params: dict | None = None) -> Chapter:
+    """Set a chapter up: the plot theme of the book, and its labels, data and VLM sampling (`Chapter`)."""
+    import seaborn as sns
+
+    from emoprobe.labels import label_set
+    from emoprobe.sources import is_probe
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    return Chapter(labels=list(label_set(dataset)), synthetic=is_probe(data_root),
+                   data=dict(dataset=dataset, data_root=data_root, fold=fold, seed=seed, limit=limit),
+                   vlm_sampling=dict(sampler=vlm_sampler, sampler_params=vlm_sampler_params if vlm_sampler else None))
 
 
 def _runs_dir() -> Path:
@@ -117,7 +142,7 @@ def finetuned(model, *, dataset: str, data_root, fold: int | None = 1, split: st
     return str(out / "model")
 
 
-def score(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
+def report(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
     """Classification report of rows plus a percentile bootstrap interval of ``metric`` over clips.
 
     ``rows`` may be ``{training seed: rows}`` (``seed_runs``): the report is then of every seed's answers
@@ -252,6 +277,56 @@ def answer_share(rows, classes, n_boot: int = 1000, seed: int = 0) -> dict:
     boots = hit[rng.integers(0, len(hit), (n_boot, len(hit)))].mean(axis=1)
     low, high = np.percentile(boots, [2.5, 97.5])
     return {"value": float(hit.mean()), "low": float(low), "high": float(high), "true_share": true}
+
+
+def balanced_subset(runs: dict, seed: int = 0) -> tuple[dict, int]:
+    """The same runs restricted to a class-balanced subset of their clips, and the clips per class.
+
+    The paper evaluates on "balanced" DFEW/MAFW subsets without saying how they were built; this is one reading:
+    as many clips of every class as the rarest class has in the test split, drawn at random with ``seed``
+    (emoprobe.samplers.classes.balanced_subset), the same clips for every model and training seed. ``runs``:
+    ``{key: rows}`` or ``{key: {training seed: rows}}`` (``seed_runs``), all on the same clips."""
+    from collections import Counter
+
+    from emoprobe.samplers.classes import balanced_subset as draw
+
+    first = next(iter(runs.values()))
+    rows = next(iter(first.values())) if isinstance(first, dict) else first
+    per_class = min(Counter(r["label"] for r in rows).values())
+    keep = {rows[i]["id"] for i in draw([r["label"] for r in rows], per_class, seed=seed)}
+
+    def restrict(rs):
+        return [r for r in rs if r["id"] in keep]
+
+    return ({k: {s: restrict(rs) for s, rs in v.items()} if isinstance(v, dict) else restrict(v)
+             for k, v in runs.items()}, per_class)
+
+
+def sink_share(rows, tail, labels, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Who absorbs the errors of the ``tail`` classes: among clips of those classes answered wrongly (an
+    unreadable answer is an error with no sink), the class named most often (``sink``) and the share of the
+    errors it takes, with a 95 % bootstrap interval over the tail clips; ``even`` is the share one class would
+    take if each error went to any of the other ``len(labels) - 1`` classes alike, for comparison."""
+    tail = set(tail)
+    pairs = [(r["label"], p) for r, p in zip(rows, predicted(rows)) if r["label"] in tail]
+    wrong = [p for t, p in pairs if p != t]
+    named = [p for p in wrong if p is not None]
+    out = {"errors": len(wrong), "tail_clips": len(pairs), "sink": None, "value": float("nan"),
+           "low": float("nan"), "high": float("nan"), "even": 1.0 / max(len(labels) - 1, 1)}
+    if not named:
+        return out
+    values, counts = np.unique(np.array(named, dtype=object), return_counts=True)
+    sink = str(values[np.argmax(counts)])
+    # each tail clip: 1 if it is an error going to the sink, and whether it is an error at all
+    to_sink = np.array([p != t and p == sink for t, p in pairs], dtype=float)
+    err = np.array([p != t for t, p in pairs], dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(pairs), (n_boot, len(pairs)))
+    e = err[idx].sum(axis=1)
+    boots = np.where(e > 0, to_sink[idx].sum(axis=1) / np.maximum(e, 1), np.nan)
+    low, high = np.nanpercentile(boots, [2.5, 97.5])
+    out.update(sink=sink, value=float(to_sink.sum() / err.sum()), low=float(low), high=float(high))
+    return out
 
 
 def summarize(rows: list[dict], labels) -> dict:

@@ -105,11 +105,11 @@ def _request(smp, rec, cfg: FinetuneConfig, labels, step: int):
     """The evaluation's request for one clip at one step (frames from the sampler, decoded from disk)."""
     from emoprobe import prompts
     from emoprobe.samplers import clip_rng
-    from emoprobe.video import probe, read_frames
+    from emoprobe.video import clip_info, read_frames
     from emoprobe.vlm.base import VLMRequest
 
     cid = str(rec["id"])
-    info = probe(rec["path"], fps=rec.get("fps"))
+    info = clip_info(rec["path"], fps=rec.get("fps"))
     sample = smp.sample(info["num_frames"], info["fps"], rng=clip_rng(cfg.seed + step, cid),
                         frame_times=info["timestamps"])
     indices = [int(i) for i in sample.indices]

@@ -56,7 +56,7 @@ class Score:
 
     @classmethod
     def of(cls, report: dict, metric: str = "macro_f1") -> Score:
-        """From a report of emoprobe.findings.score (``metric`` and ``<metric>_ci``)."""
+        """From a report of emoprobe.findings.report (``metric`` and ``<metric>_ci``)."""
         low, high = report[f"{metric}_ci"]
         return cls(float(report[metric]), float(low), float(high), float(report.get("unparsed_rate", 0.0)))
 

@@ -1,6 +1,6 @@
 """Open and decode clips in the forms DFEW, MAFW and FERV39k ship them: mp4 files or folders of frames.
 
-Two functions do the work: `probe` (metadata, no pixel decoding) and `read_frames` (only the requested
+Two functions do the work: `clip_info` (metadata, no pixel decoding) and `read_frames` (only the requested
 frames, as uint8 RGB). `write_video` and `write_frames` produce the same on-disk forms, for tests and the
 synthetic-data generator.
 
@@ -43,7 +43,7 @@ class VideoError(ValueError):
 # --------------------------------------------------------------------------------------------- metadata
 
 
-def probe(path, fps=None) -> dict:
+def clip_info(path, fps=None) -> dict:
     """Read a clip's metadata without decoding any pixels.
 
     Parameters
@@ -168,7 +168,7 @@ def read_frames(path, indices, backend="auto", fps=None) -> np.ndarray:
     Parameters
     ----------
     path : str or Path
-        A video file or a folder of frames (see `probe`).
+        A video file or a folder of frames (see `clip_info`).
     indices : sequence of int
         Frame indices in presentation order, 0-based. They may repeat and may be unsorted (a shuffled
         sampler). The output follows this order, and each distinct frame is decoded once. Whole-valued
@@ -179,7 +179,7 @@ def read_frames(path, indices, backend="auto", fps=None) -> np.ndarray:
         RGB. "auto" uses decord if it can be imported, otherwise PyAV. Both give identical pixels. Frame
         folders are always read with PIL, and only the requested files are opened.
     fps : float, optional
-        Accepted so that callers can pass the same arguments to `probe` and `read_frames`. Pixels do not
+        Accepted so that callers can pass the same arguments to `clip_info` and `read_frames`. Pixels do not
         depend on it.
     """
     path = _check_exists(path)

@@ -2,7 +2,7 @@
 
 A clip record is a plain dict:
 ``id`` (DFEW/MAFW: "00025"; FERV39k: "Scene/Emotion/NNNN"), ``path`` (an mp4 file or a frame folder that
-`emoprobe.video.probe` / `read_frames` open; for a missing clip kept with missing="keep", the path where it
+`emoprobe.video.clip_info` / `read_frames` open; for a missing clip kept with missing="keep", the path where it
 was expected), ``exists``, ``label`` (canonical class name, emoprobe.labels), ``dataset``, ``fold`` (1..5, or
 None for FERV39k), ``split`` ("train"/"test"), ``num_frames`` (when the list gives it, else None),
 ``list_file`` (where the clip was listed) and ``meta`` (the clip's probe_meta.jsonl row for synthetic
