@@ -29,6 +29,7 @@ import json
 import math
 import os
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -205,8 +206,10 @@ def finetune(records, model, out_dir, config: FinetuneConfig | None = None, labe
     device_ = next(net.parameters()).device
     chunk = cfg.micro_batch_size or cfg.batch_size
     trainable = [p for p in net.parameters() if p.requires_grad]
+    history.setdefault("seconds", 0.0)  # training wall time, summed over resumed runs (the one non-deterministic entry)
     with bar(cfg.steps, f"finetune {cfg.class_sampler}", progress, unit="step") as b:
         b.update(start)
+        t0 = time.perf_counter()
         for step in range(start, cfg.steps):
             scale = warmup_cosine(step, cfg.steps, cfg.warmup, cfg.min_lr_ratio)
             for group, lr in zip(optim.param_groups, base_lr):
@@ -230,6 +233,8 @@ def finetune(records, model, out_dir, config: FinetuneConfig | None = None, labe
             history["grad_norm"].append(float(norm))
             b.update(1)
             if (step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps:
+                history["seconds"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
                 state = {k: v.detach() for k, v in net.named_parameters() if v.requires_grad}
                 tmp = ckpt.with_suffix(f".{os.getpid()}.tmp")
                 torch.save({"step": step + 1, "trainable": state, "optimizer": optim.state_dict(),
