@@ -171,3 +171,28 @@ def test_balanced_subset_keeps_the_rarest_class_count_of_every_class_for_every_r
 
     assert Counter(r["label"] for r in sub["b"]) == {"happy": 2, "sad": 2, "disgust": 2}
     assert {"c9", "c10"} <= set(ids)  # the rarest class is kept whole
+
+
+def test_answer_share_over_seeds_is_the_mean_with_a_wider_interval():
+    def run(k):  # 20 clips, the first k answered "happy"
+        return [{"id": str(i), "label": "sad" if i % 2 else "happy", "prediction": "happy" if i < k else "sad",
+                 "outcome": "parsed"} for i in range(20)]
+
+    one = findings.answer_share(run(8), ["happy"], n_boot=400, seed=1)
+    two = findings.answer_share({0: run(4), 1: run(12)}, ["happy"], n_boot=400, seed=1)
+    assert one["value"] == pytest.approx(0.4) and two["value"] == pytest.approx(0.4)
+    assert two["per_seed"] == {0: pytest.approx(0.2), 1: pytest.approx(0.6)} and two["true_share"] == 0.5
+    assert two["high"] - two["low"] > one["high"] - one["low"]
+
+
+def test_rank_correlation_of_per_class_f1_with_a_value_per_class():
+    labels = ["happy", "sad", "neutral", "angry"]
+    # class j is right for the first (4 - j) * 2 of its 10 clips, unanswered otherwise: F1 falls with j
+    rows = [{"id": f"{c}{i}", "label": c, "prediction": c if i < (4 - j) * 2 else None,
+             "outcome": "parsed" if i < (4 - j) * 2 else "unparsed"} for j, c in enumerate(labels) for i in range(10)]
+    up = findings.rank_correlation(rows, labels, [4, 3, 2, 1], n_boot=300, seed=0)
+    down = findings.rank_correlation({0: rows, 1: rows}, labels, [1, 2, 3, 4], n_boot=300, seed=0)
+    assert up["value"] == pytest.approx(1.0) and down["value"] == pytest.approx(-1.0)
+    assert up["low"] <= 1.0 and down["high"] >= -1.0 and up["per_class_f1"]["happy"] > up["per_class_f1"]["angry"]
+    with pytest.raises(ValueError, match="one number per class"):
+        findings.rank_correlation(rows, labels, [1, 2])

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from emoprobe import metrics
+from emoprobe.intervals import (answer_share, balanced_subset, paired_delta, pooled,  # noqa: F401
+                                rank_correlation, report, restrict, score_seeds, sink_share)
 from emoprobe.rows import predicted
 
-__all__ = ["Chapter", "chapter", "predictions", "seed_runs", "finetuned", "predicted", "report", "score_seeds", "paired_delta", "answer_share", "sink_share", "balanced_subset",
+__all__ = ["Chapter", "chapter", "predictions", "seed_runs", "finetuned", "predicted", "report", "score_seeds", "paired_delta", "answer_share", "sink_share", "balanced_subset", "rank_correlation", "pooled", "restrict",
            "summarize", "verdict", "VERDICTS"]
 
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
@@ -142,191 +143,23 @@ def finetuned(model, *, dataset: str, data_root, fold: int | None = 1, split: st
     return str(out / "model")
 
 
-def report(rows, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
-    """Classification report of rows plus a percentile bootstrap interval of ``metric`` over clips.
-
-    ``rows`` may be ``{training seed: rows}`` (``seed_runs``): the report is then of every seed's answers
-    pooled, except ``metric``, which is the mean over seeds with the two-level interval of ``score_seeds``
-    (seeds, then clips); ``seeds``, ``per_seed`` and ``sd`` say how far the seeds are apart."""
-    if isinstance(rows, dict):
-        spread = score_seeds(rows, labels, n_boot=n_boot, seed=seed, metric=metric)
-        pooled = [dict(r, id=f"{s}:{r['id']}") for s, run in rows.items() for r in run]
-        rep = metrics.classification_report([r["label"] for r in pooled], predicted(pooled), list(labels))
-        rep.update({metric: spread["mean"], f"{metric}_ci": (spread["low"], spread["high"]),
-                    "seeds": spread["seeds"], "per_seed": spread["per_seed"], "sd": spread["sd"]})
-        return rep
-    y_true, y_pred = [r["label"] for r in rows], predicted(rows)
-    rep = metrics.classification_report(y_true, y_pred, list(labels))
-    ci = metrics.bootstrap_ci(y_true, y_pred, list(labels), metric=metric, n_boot=n_boot, seed=seed)
-    rep[f"{metric}_ci"] = (ci["low"], ci["high"]) if isinstance(ci, dict) else tuple(ci)
-    return rep
-
-
-def seed_runs(model, seeds, **kwargs) -> dict:
+def seed_runs(model, seeds=None, seed: int = 0, **kwargs) -> dict:
     """``{training seed: prediction rows}`` of ``model`` (``predictions`` with each seed): a probe model once
-    per training seed; any other model (one checkpoint, deterministic answers) once, under the first seed."""
-    from emoprobe.sources import is_probe
+    per training seed (``seeds``; None: every seed its zoo profile trains, three in quick, one in smoke); any
+    other model (one checkpoint, deterministic answers) once, under ``seed`` (or the first of ``seeds``)."""
+    from emoprobe.sources import is_probe, split
 
-    seeds = [int(s) for s in seeds] if is_probe(model) else [int(list(seeds)[0])]
+    if is_probe(model):
+        if seeds is None:
+            from emoprobe.probe import zoo
+
+            seeds = zoo.seeds(split(model)[0])
+        seeds = [int(s) for s in seeds]
+    else:
+        seeds = [int(seed if seeds is None else list(seeds)[0])]
     if not seeds:
         raise ValueError("seeds: expected at least one training seed")
     return {s: predictions(model, seed=s, **kwargs) for s in seeds}
-
-
-def paired_delta(rows_a, rows_b, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1",
-                 classes=None) -> dict:
-    """``metric`` of B minus A on the same clips, with paired bootstrap intervals (clips resampled jointly): 95 %
-    (``low``, ``high``) and 90 % (``low90``, ``high90``).
-
-    ``rows_a``, ``rows_b``: the rows of one run each, or dicts ``{training seed: rows}`` with the same seeds
-    (seed s of A paired with seed s of B). With several seeds the delta is the mean over seeds and the
-    intervals hold both sources of variation: a two-level bootstrap that draws training seeds, then clips (the
-    same clips for every seed drawn), as ``score_seeds`` does; ``per_seed`` has each seed's delta.
-    ``metric``: a scalar of emoprobe.metrics (macro_f1, war, uar, ...) or "recall": the mean recall of
-    ``classes`` (e.g. the tail classes)."""
-    runs_a = rows_a if isinstance(rows_a, dict) else {0: rows_a}
-    runs_b = rows_b if isinstance(rows_b, dict) else {0: rows_b}
-    if list(runs_a) != list(runs_b):
-        raise ValueError(f"paired_delta: the runs' seeds differ ({list(runs_a)} vs {list(runs_b)})")
-    seeds = list(runs_a)
-    a = [{r["id"]: r for r in runs_a[s]} for s in seeds]
-    b = [{r["id"]: r for r in runs_b[s]} for s in seeds]
-    ids = [i for i in a[0] if all(i in x for x in a[1:] + b)]
-    if not ids:
-        raise ValueError("paired_delta: the two runs share no clip id")
-    labels = list(labels)
-    k = len(labels)
-    index = {c: j for j, c in enumerate(labels)}
-    if metric == "recall":
-        unknown = [c for c in (classes or []) if c not in index]
-        if not classes or unknown:
-            raise ValueError(f"classes: metric 'recall' needs some of {labels}, got {classes!r}")
-        rows_of = np.array([index[c] for c in classes])
-    # integer codes once, then each resample is two bincounts (unanswered or unknown answers -> column k)
-    t = np.array([index[a[0][i]["label"]] for i in ids])
-    pa = np.array([[index.get(x, k) for x in predicted([run[i] for i in ids])] for run in a])
-    pb = np.array([[index.get(x, k) for x in predicted([run[i] for i in ids])] for run in b])
-
-    def metric_of(tt, pp):
-        conf = np.bincount(tt * (k + 1) + pp, minlength=k * (k + 1)).reshape(k, k + 1)
-        if metric == "recall":
-            support = conf[rows_of].sum(axis=1)
-            hits = conf[rows_of, rows_of]
-            return float(np.mean(np.divide(hits, support, out=np.zeros(len(rows_of)), where=support > 0)))
-        return metrics.report_from_confusion(conf, labels)[metric]
-
-    def value(idx, js):
-        return float(np.mean([metric_of(t[idx], pb[j, idx]) - metric_of(t[idx], pa[j, idx]) for j in js]))
-
-    rng = np.random.default_rng(seed)
-    n, m = len(ids), len(seeds)
-    every = np.arange(n)
-    # one seed: clips alone (the drawn seed is always that one)
-    boots = [value(rng.integers(0, n, n), rng.integers(0, m, m) if m > 1 else [0]) for _ in range(n_boot)]
-    low, high, low90, high90 = np.percentile(boots, [2.5, 97.5, 5, 95])
-    per_seed = {s: value(every, [j]) for j, s in enumerate(seeds)}
-    # the 90 % interval serves equivalence tests (two one-sided tests at 5 %, emoprobe.verdicts)
-    return {"delta": value(every, range(m)), "low": float(low), "high": float(high), "low90": float(low90),
-            "high90": float(high90), "n": n, "seeds": seeds, "per_seed": per_seed}
-
-
-def score_seeds(rows_by_seed: dict, labels, n_boot: int = 1000, seed: int = 0, metric: str = "macro_f1") -> dict:
-    """``metric`` of one model trained with several seeds, on the same clips: the mean over seeds, each seed's
-    value, their standard deviation, and a 95 % interval that holds both sources of variation (a two-level
-    bootstrap: training seeds drawn with replacement, then clips drawn with replacement, the same clips for
-    every seed drawn; the statistic is the mean over the drawn seeds). With one seed it is the clip bootstrap.
-    """
-    seeds = list(rows_by_seed)
-    if not seeds:
-        raise ValueError("score_seeds: no seed's rows given")
-    labels = list(labels)
-    k = len(labels)
-    index = {c: j for j, c in enumerate(labels)}
-    by_id = [{r["id"]: r for r in rows_by_seed[s]} for s in seeds]
-    ids = [i for i in by_id[0] if all(i in b for b in by_id[1:])]
-    if not ids:
-        raise ValueError("score_seeds: the seeds' runs share no clip id")
-    t = np.array([index[by_id[0][i]["label"]] for i in ids])
-    p = np.array([[index.get(x, k) for x in predicted([b[i] for i in ids])] for b in by_id])
-
-    def value(j, idx):
-        conf = np.bincount(t[idx] * (k + 1) + p[j, idx], minlength=k * (k + 1)).reshape(k, k + 1)
-        return metrics.report_from_confusion(conf, labels)[metric]
-
-    n = len(ids)
-    every = np.arange(n)
-    per_seed = [value(j, every) for j in range(len(seeds))]
-    rng = np.random.default_rng(seed)
-    boots = [np.mean([value(j, idx) for j in rng.integers(0, len(seeds), len(seeds))])
-             for idx in (rng.integers(0, n, n) for _ in range(n_boot))]
-    low, high = np.percentile(boots, [2.5, 97.5])
-    return {"mean": float(np.mean(per_seed)), "per_seed": dict(zip(seeds, map(float, per_seed))),
-            "sd": float(np.std(per_seed, ddof=1)) if len(seeds) > 1 else 0.0, "low": float(low), "high": float(high),
-            "n": n, "seeds": seeds}
-
-
-def answer_share(rows, classes, n_boot: int = 1000, seed: int = 0) -> dict:
-    """The share of answers naming any of ``classes`` (unanswered clips count as not naming them), with a 95 %
-    bootstrap interval over clips, and the same classes' share of the true labels."""
-    classes = set(classes)
-    hit = np.array([p in classes for p in predicted(rows)], dtype=float)
-    true = float(np.mean([r["label"] in classes for r in rows])) if rows else float("nan")
-    if not len(hit):
-        return {"value": float("nan"), "low": float("nan"), "high": float("nan"), "true_share": true}
-    rng = np.random.default_rng(seed)
-    boots = hit[rng.integers(0, len(hit), (n_boot, len(hit)))].mean(axis=1)
-    low, high = np.percentile(boots, [2.5, 97.5])
-    return {"value": float(hit.mean()), "low": float(low), "high": float(high), "true_share": true}
-
-
-def balanced_subset(runs: dict, seed: int = 0) -> tuple[dict, int]:
-    """The same runs restricted to a class-balanced subset of their clips, and the clips per class.
-
-    The paper evaluates on "balanced" DFEW/MAFW subsets without saying how they were built; this is one reading:
-    as many clips of every class as the rarest class has in the test split, drawn at random with ``seed``
-    (emoprobe.samplers.classes.balanced_subset), the same clips for every model and training seed. ``runs``:
-    ``{key: rows}`` or ``{key: {training seed: rows}}`` (``seed_runs``), all on the same clips."""
-    from collections import Counter
-
-    from emoprobe.samplers.classes import balanced_subset as draw
-
-    first = next(iter(runs.values()))
-    rows = next(iter(first.values())) if isinstance(first, dict) else first
-    per_class = min(Counter(r["label"] for r in rows).values())
-    keep = {rows[i]["id"] for i in draw([r["label"] for r in rows], per_class, seed=seed)}
-
-    def restrict(rs):
-        return [r for r in rs if r["id"] in keep]
-
-    return ({k: {s: restrict(rs) for s, rs in v.items()} if isinstance(v, dict) else restrict(v)
-             for k, v in runs.items()}, per_class)
-
-
-def sink_share(rows, tail, labels, n_boot: int = 1000, seed: int = 0) -> dict:
-    """Who absorbs the errors of the ``tail`` classes: among clips of those classes answered wrongly (an
-    unreadable answer is an error with no sink), the class named most often (``sink``) and the share of the
-    errors it takes, with a 95 % bootstrap interval over the tail clips; ``even`` is the share one class would
-    take if each error went to any of the other ``len(labels) - 1`` classes alike, for comparison."""
-    tail = set(tail)
-    pairs = [(r["label"], p) for r, p in zip(rows, predicted(rows)) if r["label"] in tail]
-    wrong = [p for t, p in pairs if p != t]
-    named = [p for p in wrong if p is not None]
-    out = {"errors": len(wrong), "tail_clips": len(pairs), "sink": None, "value": float("nan"),
-           "low": float("nan"), "high": float("nan"), "even": 1.0 / max(len(labels) - 1, 1)}
-    if not named:
-        return out
-    values, counts = np.unique(np.array(named, dtype=object), return_counts=True)
-    sink = str(values[np.argmax(counts)])
-    # each tail clip: 1 if it is an error going to the sink, and whether it is an error at all
-    to_sink = np.array([p != t and p == sink for t, p in pairs], dtype=float)
-    err = np.array([p != t for t, p in pairs], dtype=float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(pairs), (n_boot, len(pairs)))
-    e = err[idx].sum(axis=1)
-    boots = np.where(e > 0, to_sink[idx].sum(axis=1) / np.maximum(e, 1), np.nan)
-    low, high = np.nanpercentile(boots, [2.5, 97.5])
-    out.update(sink=sink, value=float(to_sink.sum() / err.sum()), low=float(low), high=float(high))
-    return out
 
 
 def summarize(rows: list[dict], labels) -> dict:
