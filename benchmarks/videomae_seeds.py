@@ -85,6 +85,8 @@ def main(argv=None) -> int:
                     results.setdefault(name, {}).setdefault(m, {})[seed] = v
                 print(f"{name:16s} seed {seed}: videomae-web {scores['videomae-web']:.3f}  videomae "
                       f"{scores['videomae']:.3f}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+                if args.json:  # after every seed, so an interrupted run keeps what it measured
+                    Path(args.json).write_text(json.dumps(results, indent=1))
     print("\nheld-out macro-F1 over seeds (mean, sd; target sd <= 0.03)")
     for name, models in results.items():
         cells = [f"{m} {np.mean(list(v.values())):.3f} / {np.std(list(v.values()), ddof=1) if len(v) > 1 else 0:.3f}"
