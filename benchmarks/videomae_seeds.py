@@ -86,15 +86,23 @@ def main(argv=None) -> int:
                 print(f"{name:16s} seed {seed}: videomae-web {scores['videomae-web']:.3f}  videomae "
                       f"{scores['videomae']:.3f}  ({time.perf_counter() - t0:.0f} s)", flush=True)
                 if args.json:  # after every seed, so an interrupted run keeps what it measured
-                    Path(args.json).write_text(json.dumps(results, indent=1))
+                    _write(args.json, results)
     print("\nheld-out macro-F1 over seeds (mean, sd; target sd <= 0.03)")
     for name, models in results.items():
         cells = [f"{m} {np.mean(list(v.values())):.3f} / {np.std(list(v.values()), ddof=1) if len(v) > 1 else 0:.3f}"
                  for m, v in models.items()]
         print(f"{name:16s} " + "   ".join(cells))
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        _write(args.json, results)
     return 0
+
+
+def _write(path, results) -> None:
+    note = ("Held-out macro-F1 of the quick profile's VideoMAE chain on the quick test set, per training seed, "
+            "for each recipe variant of `benchmarks/videomae_seeds.py` (the zoo's recipe: batch 16, lr 2e-3, "
+            "10 epochs per stage, 3 views per clip). Target: sd over seeds at most 0.03.")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps({"note": note, "results": results}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

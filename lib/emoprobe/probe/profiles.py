@@ -123,7 +123,7 @@ QUICK = Profile(
     finetune_steps=400,
     batch_size=16,
     videomae_epochs={"web": 10, "train": 10},
-    videomae={"views": 3, "tubelet_size": 1, "lr": 0.002, "image_size": 56, "patch_size": 14, "hidden_size": 128,
+    videomae={"views": 3, "tubelet_size": 1, "lr": 0.001, "image_size": 56, "patch_size": 14, "hidden_size": 128,
               "intermediate_size": 256},
 )
 
