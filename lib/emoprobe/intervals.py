@@ -213,7 +213,7 @@ def sink_share(rows, tail, labels, n_boot: int = 1000, seed: int = 0) -> dict:
     _, runs = _aligned(rows)
     keep = [j for j, r in enumerate(runs[0]) if r["label"] in tail]
     truth = [runs[0][j]["label"] for j in keep]
-    preds = [[predicted(run)[j] for j in keep] for run in runs]
+    preds = [[answers[j] for j in keep] for answers in map(predicted, runs)]  # each run parsed once
     named = [p for row in preds for p, t in zip(row, truth) if p is not None and p != t]
     out = {"errors": sum(p != t for row in preds for p, t in zip(row, truth)), "tail_clips": len(keep),
            "sink": None, "value": float("nan"), "low": float("nan"), "high": float("nan"),
