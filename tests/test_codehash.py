@@ -12,7 +12,7 @@ from emoprobe.codehash import PACKAGE_ROOT, code_fingerprint, reached_code, stri
 from emoprobe.probe import zoo
 
 
-TRAINERS = {kind: zoo.KINDS[kind].trainer for kind in zoo.KINDS}  # base, pretrain, finetune, videomae
+TRAINERS = {kind: zoo.KINDS[kind].trainer for kind in zoo.KINDS}  # base, pretrain, describer, finetune, videomae
 
 
 @pytest.fixture()
@@ -72,7 +72,7 @@ def test_edits_that_cannot_change_a_model_keep_its_key(package, change):
 @pytest.mark.parametrize("change", ["generator", "sampler in use", "class sampler in use", "optimiser", "prompt"])
 def test_edits_that_can_change_a_model_change_its_key(package, change):
     before = fingerprints(package, "vlm-ft-balanced")
-    kinds = set(TRAINERS)  # base, pretrain, finetune, videomae
+    kinds = set(TRAINERS)
     if change == "generator":  # the rendered pixels of every pool
         edit(package / "data" / "synth" / "crop.py", "RENDER_SIZE = ", "RENDER_SIZE = 1 + ")
     elif change == "sampler in use":  # both trainers draw frames with segment_random
@@ -83,11 +83,11 @@ def test_edits_that_can_change_a_model_change_its_key(package, change):
         kinds = {"finetune"}  # the VLM stages before it draw by word prior, not by class sampler
     elif change == "optimiser":  # the pretraining stages' rule; emoprobe.finetune takes its settings from its config
         edit(package / "probe" / "training.py", '"clip_grad": 1.0', '"clip_grad": 2.0')
-        kinds = {"base", "pretrain"}
+        kinds = {"base", "pretrain", "describer"}
     else:  # the question the VLM is trained on; VideoMAE reads no prompt
         edit(package / "prompts.py", '           context=None) -> dict:\n',
              '           context=None) -> dict:\n    labels = list(labels)[::-1]\n')
-        kinds = {"base", "pretrain", "finetune"}
+        kinds = {"base", "pretrain", "describer", "finetune"}
     after = fingerprints(package, "vlm-ft-balanced")
     changed = {k for k in after if after[k] != before[k]}
     assert changed >= kinds

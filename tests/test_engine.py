@@ -67,6 +67,24 @@ def test_stage2_text_is_what_the_probe_was_trained_on():
     assert msce.format_context(s, 25.0, texts) == corpus.motion_context(aus, AU_NAMES, s, 25.0)
     with pytest.raises(ValueError, match="action units"):
         msce.oracle_descriptions(None, msce.gaps(s), "clip7")
+    # stage 2's text gives back the descriptions it was written from, for comparing stage-1 writers
+    assert msce.descriptions_of(msce.format_context(s, 25.0, texts)) == [t.rstrip(".") for t in texts]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(list(corpus.AU_PHRASES)[:6]), min_size=1, max_size=4))
+def test_descriptions_round_trip_and_agreement(units):
+    s = make_sampler("keyframes", keyframe_fps=1.0, per_gap=4).sample(100, 25.0)
+    texts = [corpus.AU_PHRASES[u][0] + (" and the eyes blink" if n % 2 else "") for n, u in
+             enumerate(units[:len(msce.gaps(s))])]
+    texts += [corpus.STILL] * (len(msce.gaps(s)) - len(texts))
+    assert msce.descriptions_of(msce.format_context(s, 25.0, texts)) == texts
+    same = msce.agreement(texts, texts)
+    assert same["exact"] == same["moving_agrees"] == same["phrase_f1"] == 1.0
+    still = msce.agreement([corpus.STILL] * len(texts), texts)
+    assert still["phrase_f1"] < 1.0 and still["moving_agrees"] == np.mean([t == corpus.STILL for t in texts])
+    with pytest.raises(ValueError, match="reference"):
+        msce.agreement(texts[:-1], texts)
 
 
 @pytest.fixture(scope="module")

@@ -87,3 +87,25 @@ def test_cli_finetune_errors_are_one_line(tmp_path, capsys):
                  "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("emoprobe finetune: error:") and "does not exist" in err and "Traceback" not in err
+
+
+def test_shuffled_frames_are_told_the_sorted_times_as_in_evaluation(clips):
+    """Training on shuffled frames: the pixels come in the shuffled order, the indices and timestamps the model is
+    told are sorted (emoprobe.conditions.presented_times), so a timestamp-reading model cannot undo the shuffle."""
+    import numpy as np
+
+    from emoprobe.finetune import _request
+    from emoprobe.samplers import make_sampler
+    from emoprobe.video import read_frames
+
+    cfg = FinetuneConfig(sampler="uniform", sampler_params={"num_samples": 6, "shuffle": True})
+    smp = make_sampler("uniform", num_samples=6, shuffle=True)
+    shuffled = 0
+    for step in range(4):
+        req = _request(smp, clips[0], cfg, CLIP_LABELS, step)
+        assert req.frame_indices == sorted(req.frame_indices)
+        assert list(req.timestamps) == sorted(req.timestamps)
+        order = [int(np.flatnonzero([np.array_equal(f, g) for g in read_frames(clips[0]["path"], req.frame_indices)])[0])
+                 for f in req.frames]
+        shuffled += order != list(range(6))
+    assert shuffled >= 3  # the frames themselves are out of order

@@ -105,6 +105,7 @@ def _draws(labels, cfg: FinetuneConfig) -> list[np.ndarray]:
 def _request(smp, rec, cfg: FinetuneConfig, labels, step: int):
     """The evaluation's request for one clip at one step (frames from the sampler, decoded from disk)."""
     from emoprobe import prompts
+    from emoprobe.conditions import presented_times
     from emoprobe.samplers import clip_rng
     from emoprobe.video import clip_info, read_frames
     from emoprobe.vlm.base import VLMRequest
@@ -115,10 +116,15 @@ def _request(smp, rec, cfg: FinetuneConfig, labels, step: int):
                         frame_times=info["timestamps"])
     indices = [int(i) for i in sample.indices]
     times = [float(t) for t in sample.timestamps]
+    presented = indices
+    if getattr(smp, "shuffle", False):
+        # shuffled frames are told the sorted times, as the evaluation tells them (emoprobe.conditions), so a
+        # model that reads timestamps cannot undo the shuffle in training either
+        presented, times = presented_times(indices, dict(zip(indices, times)))
     # a shuffled candidate list changes from step to step (the seed), so no order is learnt with the clip
     rendered = prompts.render(cfg.prompt, labels, order=cfg.class_order, seed=cfg.seed + step, clip_id=cid,
                               timestamps=times)
-    return VLMRequest(prompt=rendered["text"], frames=read_frames(rec["path"], indices), frame_indices=indices,
+    return VLMRequest(prompt=rendered["text"], frames=read_frames(rec["path"], indices), frame_indices=presented,
                       timestamps=times, clip_fps=float(info["fps"]), clip_num_frames=int(info["num_frames"]),
                       request_id=cid)
 

@@ -18,11 +18,14 @@ every such clip really is shuffled; clips whose gaps all read the same are left 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from emoprobe.probe.corpus import STILL, describe_motion, format_span, gap_frames, motion_groups
 
-__all__ = ["CONTEXTS", "gaps", "oracle_descriptions", "shuffle_descriptions", "format_context", "stage1_prompt"]
+__all__ = ["CONTEXTS", "agreement", "descriptions_of", "gaps", "oracle_descriptions", "shuffle_descriptions",
+           "format_context", "stage1_prompt"]
 
 CONTEXTS = (None, "msce", "oracle")
 
@@ -76,3 +79,36 @@ def stage1_prompt() -> str:
     from emoprobe import prompts
 
     return prompts.render("msce_motion", [""])["text"]
+
+
+_SPAN = re.compile(r"(?:^| )\d+\.\d-\d+\.\d s: ")
+
+
+def descriptions_of(context: str | None) -> list[str]:
+    """The descriptions a stage-2 context holds, one per gap, in order (the inverse of ``format_context``)."""
+    if not context:
+        return []
+    return [part.strip().rstrip(".") for part in _SPAN.split(context)[1:]]
+
+
+def _phrases(text: str) -> set[str]:
+    return {p.strip() for p in re.split(r", | and ", text.strip().rstrip(".")) if p.strip()}
+
+
+def agreement(written: list[str], reference: list[str]) -> dict:
+    """How far stage-1 descriptions (``written``) agree with reference ones for the same gaps (the oracle's):
+    the share of gaps described word for word, the share where both say "still" or both say something moves,
+    and phrase-level F1 (phrases split at commas and "and"; the F1 of a gap where both say nothing is 1)."""
+    if len(written) != len(reference):
+        raise ValueError(f"agreement: {len(written)} descriptions for {len(reference)} reference gaps")
+    if not written:
+        return {"gaps": 0, "exact": float("nan"), "moving_agrees": float("nan"), "phrase_f1": float("nan")}
+    exact, moving, f1 = [], [], []
+    for w, r in zip(written, reference):
+        pw, pr = _phrases(w), _phrases(r)
+        exact.append(pw == pr)
+        moving.append((pw == {STILL}) == (pr == {STILL}))
+        hits = len(pw & pr)
+        f1.append(1.0 if not pw and not pr else 2 * hits / (len(pw) + len(pr)))
+    return {"gaps": len(written), "exact": float(np.mean(exact)), "moving_agrees": float(np.mean(moving)),
+            "phrase_f1": float(np.mean(f1))}

@@ -15,13 +15,15 @@ __all__ = ["EMERGED", "designed_in", "box", "box_for"]
 EMERGED = {
     "F1": "whether a zero-shot VLM that learnt its class words from captions ranks below a classifier trained on "
           "the task's labels, and by how much",
-    "F2": "how much each model's answers depend on the order of its frames",
+    "F2": "how much each model's answers depend on the order of its frames, and whether training on shuffled "
+          "frames takes that dependence away",
     "F3": "whether per-class accuracy (not only how often a word is answered) follows the word's frequency",
     "F4": "how strongly the answers pile onto the head classes, and whether that grows with the prior",
     "F5": "what each class sampler does to the answers and to the tail classes' recall",
     "F6 micro": "nothing: the chapter is exact arithmetic on clip lengths and sampler rules, no model is trained",
     "F6 sweep": "where accuracy peaks as the frame rate grows, with and without a fixed token budget",
-    "F7": "whether the model's own descriptions of the in-between frames are good enough to help",
+    "F7": "whether the model's own descriptions of the in-between frames, or a separate describer's, are good "
+          "enough to help, and whether the true text helps where the keyframes missed the event",
 }
 
 
@@ -37,7 +39,9 @@ def designed_in(finding: str, profile: str = "quick") -> list[str]:
     if finding == "F6 micro":
         return ["nothing: no model is involved"]
     p = zoo.PROFILES[profile]
-    powers = sorted({m["prior_power"] for m in zoo.MODELS.values() if "prior_power" in m})
+    powers = sorted({m["prior_power"] for m in zoo.MODELS.values() if m["kind"] == "pretrain"})
+    shuffled = [n for n, m in zoo.MODELS.items() if m.get("shuffle_frames")]
+    describers = [n for n, m in zoo.MODELS.items() if m["kind"] == "describer"]
     facts = {
         "prior": "the web stage draws each clip's emotion words with probability proportional to the words' web "
                  f"frequency raised to `prior_power` ({', '.join(f'{x:g}' for x in powers)} for the three "
@@ -51,8 +55,13 @@ def designed_in(finding: str, profile: str = "quick") -> list[str]:
                   f"otherwise; VideoMAE sees {VIDEOMAE['num_frames']} frames, one per segment",
         "oracle": f"{p.context_share:.0%} of the web stage's classification questions are keyframes plus the "
                   "generator's own (oracle) motion text between them: the probe is taught to read such text",
-        "order": "every training input shows its frames in order; no class but MAFW's disappointment needs "
-                 "the order to be told apart",
+        "order": "every training input shows its frames in order"
+                 + (f" except {', '.join(f'`{n}`' for n in shuffled)}'s, whose frames are shuffled anew at every "
+                    "step on purpose (the chapter's dial)" if shuffled else "")
+                 + "; no class but MAFW's disappointment needs the order to be told apart",
+        "describer": (f"{', '.join(f'`{n}`' for n in describers)} is trained on stage 1 alone, with the oracle "
+                      "motion words of a keyframe gap as its answers: its text imitates the oracle's by design, "
+                      "how well it does so from the frames is measured") if describers else "no describer is trained",
         "split": f"the fine-tunes and VideoMAE train on a split with the dataset's real class counts "
                  f"({p.finetune_steps} fine-tuning steps of {p.batch_size} clips), the zero-shot VLMs never "
                  "see it",
@@ -60,7 +69,7 @@ def designed_in(finding: str, profile: str = "quick") -> list[str]:
     }
     wanted = {"F1": ("prior", "prompt", "split", "frames"), "F2": ("order", "frames"),
               "F3": ("prior", "prompt"), "F4": ("prior", "prompt"), "F5": ("split", "prior"),
-              "F6 sweep": ("frames", "micro"), "F7": ("oracle", "frames")}[finding]
+              "F6 sweep": ("frames", "micro"), "F7": ("oracle", "describer", "frames")}[finding]
     return [facts[k] for k in wanted]
 
 

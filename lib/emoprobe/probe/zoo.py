@@ -5,6 +5,8 @@
 | ``vlm-base`` | the probe VLM after a vision warm-up: class-balanced 8-frame classification of clear expressions (the shared start of the three priors, as the vision tower of a real VLM is pretrained before its web-scale language stage) |
 | ``vlm-prior0`` / ``vlm-prior1`` / ``vlm-prior2`` | ``vlm-base`` after the "web" stage (captions, questions at 1-10 fps and 4-16 frames, motion descriptions, micro-expressions ramping in), class words drawn with p(c) ∝ word frequency ** 0 / 1 / 2 (uniform, web-like, exaggerated) |
 | ``vlm-ft-instance`` / ``-sqrt`` / ``-balanced`` / ``-progressive`` | ``vlm-prior1`` fully fine-tuned (every weight; no LoRA) on the long-tailed training split (the dataset's real class counts, written to disk) with that class sampler, by emoprobe.finetune: the code that fine-tunes a real VLM |
+| ``vlm-ft-shuffled`` | ``vlm-ft-instance``'s fine-tune with every clip's frames shuffled (a new permutation per step): F2's dial, a model for which a shuffled clip is a familiar input |
+| ``vlm-describer`` | ``vlm-base`` after a web stage of one task, MSCE stage 1 (the frames of a keyframe gap -> motion words): F7's separate describer |
 | ``videomae-web`` | a tiny VideoMAE classifier (emoprobe.probe.videomae) trained on the labels of the web clips (class-balanced) |
 | ``videomae`` | the vision-only baseline: ``videomae-web`` fine-tuned on the training split, natural sampling (as DFER specialists are pretrained on large face-video corpora, then fine-tuned on the benchmark) |
 
@@ -99,6 +101,12 @@ MODELS: dict[str, dict] = {
                         "description": "vlm-prior1 fine-tuned, class-balanced sampling"},
     "vlm-ft-progressive": {"kind": "finetune", "init": "vlm-prior1", "class_sampler": "progressive",
                            "description": "vlm-prior1 fine-tuned, progressive (natural -> balanced) sampling"},
+    "vlm-ft-shuffled": {"kind": "finetune", "init": "vlm-prior1", "class_sampler": "instance", "shuffle_frames": True,
+                        "description": "vlm-ft-instance's fine-tune with each clip's frames shuffled at every step "
+                                       "(F2's dial: a model for which shuffled frames are not a new input)"},
+    "vlm-describer": {"kind": "describer", "init": "vlm-base", "prior_power": 0.0, "task_weights": {"motion": 1.0},
+                      "description": "vlm-base trained on MSCE stage 1 alone: the motion words of a keyframe gap "
+                                     "(F7's separate describer)"},
     "videomae-web": {"kind": "videomae", "pool": "web", "class_sampler": "instance",
                      "description": "tiny VideoMAE classifier trained on the web clips' labels (class-balanced)"},
     "videomae": {"kind": "videomae", "init": "videomae-web", "class_sampler": "instance",
@@ -145,7 +153,7 @@ def _vlm_config(entry: dict, prof, ds: str) -> dict:
     base = entry["kind"] == "base"
     train = {"prior_power": entry.get("prior_power", 0.0), "steps": prof.base_steps if base else prof.pretrain_steps,
              "batch_size": prof.batch_size, "tasks_per_clip": plain(prof.web_tasks),
-             "task_weights": {"plain": 1.0} if base else plain(prof.task_weights),
+             "task_weights": {"plain": 1.0} if base else plain(entry.get("task_weights", prof.task_weights)),
              "micro_curriculum": None if base else list(prof.micro_curriculum),
              "model": plain(prof.model) if base else {}}
     if base:
@@ -155,9 +163,11 @@ def _vlm_config(entry: dict, prof, ds: str) -> dict:
 
 def _finetune_config(entry: dict, prof, ds: str) -> dict:
     # the training split as written to disk (emoprobe.probe.testsets "train"), trained by emoprobe.finetune
-    return {"pool": _pool(prof, "train", ds),
-            "train": {**plain(prof.finetune), "class_sampler": entry["class_sampler"], "steps": prof.finetune_steps,
-                      "batch_size": prof.batch_size}}
+    train = {**plain(prof.finetune), "class_sampler": entry["class_sampler"], "steps": prof.finetune_steps,
+             "batch_size": prof.batch_size}
+    if entry.get("shuffle_frames"):  # every sampler takes ``shuffle``: a new permutation per clip and step
+        train["sampler_params"] = {**train["sampler_params"], "shuffle": True}
+    return {"pool": _pool(prof, "train", ds), "train": train}
 
 
 def _videomae_config(entry: dict, prof, ds: str) -> dict:
@@ -170,6 +180,7 @@ def _videomae_config(entry: dict, prof, ds: str) -> dict:
 KINDS = Registry("zoo model kind")
 KINDS.register("base", Kind("emoprobe.probe.trainers:train_vlm", _vlm_config))
 KINDS.register("pretrain", Kind("emoprobe.probe.trainers:train_vlm", _vlm_config))
+KINDS.register("describer", Kind("emoprobe.probe.trainers:train_vlm", _vlm_config))  # a web stage of one task
 KINDS.register("finetune", Kind("emoprobe.probe.trainers:train_finetune", _finetune_config))
 KINDS.register("videomae", Kind("emoprobe.probe.trainers:train_videomae_model", _videomae_config))
 
