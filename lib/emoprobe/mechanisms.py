@@ -97,6 +97,19 @@ def f2_shuffled_training(ordered: Delta, shuffled: Delta, k: int, margin: float 
                   "other than the unfamiliar input makes it depend on order.",), facts)
 
 
+def _on_missed_clips(prediction, facts, d: Delta, n_missed: int, keyframes: Score, k: int) -> Check | None:
+    """Why a comparison on the clips whose keyframes missed the event cannot be made (None: it can)."""
+    if not _usable(keyframes, k):
+        return Check(prediction, "not testable here", ("The model is near chance on keyframes alone.",), facts)
+    if n_missed < MIN_CLIPS:
+        return Check(prediction, "not testable here",
+                     (f"Only {n_missed} clips had their event missed by the keyframes (at least {MIN_CLIPS} are "
+                      "needed for an interval).",), facts)
+    if not _measured(d):
+        return Check(prediction, "not testable here", NOT_MEASURED, facts)
+    return None
+
+
 NO_ORACLE = ("The records carry no action units (real data), so there is no true motion text to run this with.",)
 
 
@@ -113,14 +126,9 @@ def f7_missed_events(missed: Delta | None, n_missed: int, keyframes: Score, k: i
         return Check(prediction, "not testable here", NO_ORACLE, {"n_missed": int(n_missed)})
     facts = {"missed": missed.value, "n_missed": int(n_missed), "caught": None if caught is None else caught.value,
              "keyframes": keyframes.value}
-    if not _usable(keyframes, k):
-        return Check(prediction, "not testable here", ("The model is near chance on keyframes alone.",), facts)
-    if n_missed < MIN_CLIPS:
-        return Check(prediction, "not testable here",
-                     (f"Only {n_missed} clips had their event missed by the keyframes (at least {MIN_CLIPS} are "
-                      "needed for an interval).",), facts)
-    if not _measured(missed):
-        return Check(prediction, "not testable here", NOT_MEASURED, facts)
+    untestable = _on_missed_clips(prediction, facts, missed, n_missed, keyframes, k)
+    if untestable:
+        return untestable
     tail = ("" if caught is None else
             f" On the clips whose keyframes caught it the change is {caught.value:+.3f} ({caught.low:+.3f} to "
             f"{caught.high:+.3f}).")
@@ -174,13 +182,9 @@ def f7_gap_length(step: Delta | None, n_missed: int, keyframes: Score, k: int, f
         return Check(prediction, "not testable here", NO_ORACLE, {"n_missed": int(n_missed)})
     facts = {"step": step.value, "n_missed": int(n_missed), "fewest": fewest, "most": most,
              "keyframes": keyframes.value}
-    if not _usable(keyframes, k):
-        return Check(prediction, "not testable here", ("The model is near chance on keyframes alone.",), facts)
-    if n_missed < MIN_CLIPS:
-        return Check(prediction, "not testable here",
-                     (f"Only {n_missed} clips had their event missed by the keyframes.",), facts)
-    if not _measured(step):
-        return Check(prediction, "not testable here", NOT_MEASURED, facts)
+    untestable = _on_missed_clips(prediction, facts, step, n_missed, keyframes, k)
+    if untestable:
+        return untestable
     if step.low > 0:
         return Check(prediction, "as predicted",
                      (f"{most} frames per gap instead of {fewest} add {step.value:+.3f} accuracy ({step.low:+.3f} to "
