@@ -99,11 +99,15 @@ def main(argv=None) -> int:
 
 
 def _write(path, results) -> None:
-    note = ("Held-out macro-F1 of the quick profile's VideoMAE chain on the quick test set, per training seed, "
-            "for each recipe variant of `benchmarks/videomae_seeds.py` (the zoo's recipe: batch 16, lr 2e-3, "
-            "10 epochs per stage, 3 views per clip). Target: sd over seeds at most 0.03.")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps({"note": note, "results": results}, indent=1) + "\n")
+    """Add this run's variants to the file (a variant measured again replaces its old numbers; others are kept,
+    so the file holds every recipe tried, with the note that says when and how each was measured)."""
+    path = Path(path)
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    note = old.get("note") or ("Held-out macro-F1 of the quick profile's VideoMAE chain on the quick test set, per "
+                               "training seed, for each recipe variant of `benchmarks/videomae_seeds.py`. Target: sd "
+                               "over seeds at most 0.03.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"note": note, "results": {**old.get("results", {}), **results}}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -273,28 +273,22 @@ def _render_spec_clip(job):
 
 def iter_clips(spec, size=DEFAULT_SIZE, workers=1, progress=False):
     """Yield the rendered clips of a spec, in spec order (the same result for any number of workers)."""
+    from emoprobe.progress import bar
+
     jobs = [(clip, size) for clip in spec["clips"]]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    with bar(len(jobs), "synth", progress, unit="clip") as b:
+        if workers and workers > 1:
+            import multiprocessing as mp
 
-        bar = tqdm(total=len(jobs), desc="synth", unit="clip")
-    if workers and workers > 1:
-        import multiprocessing as mp
-
-        with mp.get_context("fork").Pool(workers) as pool:
-            for clip in pool.imap(_render_spec_clip, jobs, chunksize=4):
-                if bar is not None:
-                    bar.update()
+            with mp.get_context("fork").Pool(workers) as pool:
+                for clip in pool.imap(_render_spec_clip, jobs, chunksize=4):
+                    b.update(1)
+                    yield clip
+        else:
+            for job in jobs:
+                clip = _render_spec_clip(job)
+                b.update(1)
                 yield clip
-    else:
-        for job in jobs:
-            clip = _render_spec_clip(job)
-            if bar is not None:
-                bar.update()
-            yield clip
-    if bar is not None:
-        bar.close()
 
 
 # --------------------------------------------------------------------------------------------- pictures

@@ -190,7 +190,7 @@ def write_dataset(spec, out, format="frames", size=DEFAULT_SIZE, workers=1, prog
     crop_size : None, or the side of the face crop (emoprobe.data.synth.crop.face_crop) written instead of the
         whole frame, as the real datasets ship face-cropped clips.
     workers : processes rendering in parallel (output is identical for any number).
-    progress : show a tqdm bar.
+    progress : show a progress bar (emoprobe.progress.bar).
 
     Returns a summary dict: root, dataset, clips, frames, format, split_files, meta (path of probe_meta.jsonl).
     """
@@ -203,27 +203,22 @@ def write_dataset(spec, out, format="frames", size=DEFAULT_SIZE, workers=1, prog
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     jobs = [(clip, size, str(root), dataset, format, jpeg_quality, image_format, crop_size) for clip in spec["clips"]]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from emoprobe.progress import bar
 
-        bar = tqdm(total=len(jobs), desc=f"synth {dataset}", unit="clip")
     rows = []
-    if workers and workers > 1:
-        import multiprocessing as mp
+    # emoprobe.progress: one line every half minute in a log, one report per job from a training worker
+    with bar(len(jobs), f"synth {dataset}", progress, unit="clip") as b:
+        if workers and workers > 1:
+            import multiprocessing as mp
 
-        with mp.get_context("fork").Pool(workers) as pool:
-            for row in pool.imap(_write_clip, jobs, chunksize=2):
-                rows.append(row)
-                if bar is not None:
-                    bar.update()
-    else:
-        for job in jobs:
-            rows.append(_write_clip(job))
-            if bar is not None:
-                bar.update()
-    if bar is not None:
-        bar.close()
+            with mp.get_context("fork").Pool(workers) as pool:
+                for row in pool.imap(_write_clip, jobs, chunksize=2):
+                    rows.append(row)
+                    b.update(1)
+        else:
+            for job in jobs:
+                rows.append(_write_clip(job))
+                b.update(1)
     split_files = _write_splits(root, spec)
     _write_text(root / META_FILE, [_dump(r) for r in rows])
     config = dict(spec["params"], format=format, size=size, generator=GENERATOR_VERSION, jpeg_quality=jpeg_quality,
