@@ -12,7 +12,7 @@ from emoprobe.codehash import PACKAGE_ROOT, code_fingerprint, reached_code, stri
 from emoprobe.probe import zoo
 
 
-TRAINERS = {kind: zoo.KINDS[kind].trainer for kind in zoo.KINDS}  # base, pretrain, describer, finetune, videomae
+TRAINERS = {kind: zoo.KINDS[kind].trainer for kind in zoo.KINDS}  # base, pretrain, describer, reader, finetune, videomae
 
 
 @pytest.fixture()
@@ -83,11 +83,11 @@ def test_edits_that_can_change_a_model_change_its_key(package, change):
         kinds = {"finetune"}  # the VLM stages before it draw by word prior, not by class sampler
     elif change == "optimiser":  # the pretraining stages' rule; emoprobe.finetune takes its settings from its config
         edit(package / "probe" / "training.py", '"clip_grad": 1.0', '"clip_grad": 2.0')
-        kinds = {"base", "pretrain", "describer"}
+        kinds = {"base", "pretrain", "describer", "reader"}
     else:  # the question the VLM is trained on; VideoMAE reads no prompt
         edit(package / "prompts.py", '           context=None) -> dict:\n',
              '           context=None) -> dict:\n    labels = list(labels)[::-1]\n')
-        kinds = {"base", "pretrain", "describer", "finetune"}
+        kinds = {"base", "pretrain", "describer", "reader", "finetune"}
     after = fingerprints(package, "vlm-ft-balanced")
     changed = {k for k in after if after[k] != before[k]}
     assert changed >= kinds

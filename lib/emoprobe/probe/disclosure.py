@@ -54,7 +54,9 @@ def designed_in(finding: str, profile: str = "quick") -> list[str]:
                   f"(8 frames at {zoo.FRAME_SIZE} px), and tested on 8 uniform frames unless a chapter says "
                   f"otherwise; VideoMAE sees {VIDEOMAE['num_frames']} frames, one per segment",
         "oracle": f"{p.context_share:.0%} of the web stage's classification questions are keyframes plus the "
-                  "generator's own (oracle) motion text between them: the probe is taught to read such text",
+                  "generator's own (oracle) motion text between them"
+                  + "".join(f" (`{n}`: {m['context_share']:.0%})" for n, m in zoo.MODELS.items() if "context_share" in m)
+                  + ": the probe is taught to read such text",
         "order": "every training input shows its frames in order"
                  + (f" except {', '.join(f'`{n}`' for n in shuffled)}'s, whose frames are shuffled anew at every "
                     "step on purpose (the chapter's dial)" if shuffled else "")

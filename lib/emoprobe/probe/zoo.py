@@ -6,6 +6,7 @@
 | ``vlm-prior0`` / ``vlm-prior1`` / ``vlm-prior2`` | ``vlm-base`` after the "web" stage (captions, questions at 1-10 fps and 4-16 frames, motion descriptions, micro-expressions ramping in), class words drawn with p(c) ∝ word frequency ** 0 / 1 / 2 (uniform, web-like, exaggerated) |
 | ``vlm-ft-instance`` / ``-sqrt`` / ``-balanced`` / ``-progressive`` | ``vlm-prior1`` fully fine-tuned (every weight; no LoRA) on the long-tailed training split (the dataset's real class counts, written to disk) with that class sampler, by emoprobe.finetune: the code that fine-tunes a real VLM |
 | ``vlm-ft-shuffled`` | ``vlm-ft-instance``'s fine-tune with every clip's frames shuffled (a new permutation per step): F2's dial, a model for which a shuffled clip is a familiar input |
+| ``vlm-reader`` | ``vlm-prior1``'s web stage with three quarters of its classification questions given as keyframes plus motion text (half of all draws): F7's model that can read such text |
 | ``vlm-describer`` | ``vlm-base`` after a web stage of one task, MSCE stage 1 (the frames of a keyframe gap -> motion words): F7's separate describer |
 | ``videomae-web`` | a tiny VideoMAE classifier (emoprobe.probe.videomae) trained on the labels of the web clips (class-balanced) |
 | ``videomae`` | the vision-only baseline: ``videomae-web`` fine-tuned on the training split, natural sampling (as DFER specialists are pretrained on large face-video corpora, then fine-tuned on the benchmark) |
@@ -104,6 +105,10 @@ MODELS: dict[str, dict] = {
     "vlm-ft-shuffled": {"kind": "finetune", "init": "vlm-prior1", "class_sampler": "instance", "shuffle_frames": True,
                         "description": "vlm-ft-instance's fine-tune with each clip's frames shuffled at every step "
                                        "(F2's dial: a model for which shuffled frames are not a new input)"},
+    "vlm-reader": {"kind": "reader", "init": "vlm-base", "prior_power": 1.0, "context_share": 0.75,
+                   "task_weights": {"plain": 0.3, "classify": 0.5, "caption": 0.1, "motion": 0.1},
+                   "description": "vlm-prior1's web stage with more keyframes-plus-motion-text questions (75 % of "
+                                  "its classification questions, half the draws): F7's model that can read the text"},
     "vlm-describer": {"kind": "describer", "init": "vlm-base", "prior_power": 0.0, "task_weights": {"motion": 1.0},
                       "description": "vlm-base trained on MSCE stage 1 alone: the motion words of a keyframe gap "
                                      "(F7's separate describer)"},
@@ -158,7 +163,8 @@ def _vlm_config(entry: dict, prof, ds: str) -> dict:
              "model": plain(prof.model) if base else {}}
     if base:
         train["lr"] = prof.base_lr
-    return {"pool": {**_pool(prof, "web", "balanced"), "context_share": prof.context_share}, "train": train}
+    return {"pool": {**_pool(prof, "web", "balanced"), "context_share": entry.get("context_share", prof.context_share)},
+            "train": train}
 
 
 def _finetune_config(entry: dict, prof, ds: str) -> dict:
@@ -181,6 +187,7 @@ KINDS = Registry("zoo model kind")
 KINDS.register("base", Kind("emoprobe.probe.trainers:train_vlm", _vlm_config))
 KINDS.register("pretrain", Kind("emoprobe.probe.trainers:train_vlm", _vlm_config))
 KINDS.register("describer", Kind("emoprobe.probe.trainers:train_vlm", _vlm_config))  # a web stage of one task
+KINDS.register("reader", Kind("emoprobe.probe.trainers:train_vlm", _vlm_config))  # a web stage with more MSCE text
 KINDS.register("finetune", Kind("emoprobe.probe.trainers:train_finetune", _finetune_config))
 KINDS.register("videomae", Kind("emoprobe.probe.trainers:train_videomae_model", _videomae_config))
 
