@@ -30,7 +30,6 @@ VARIANTS = {
     "lr1e-3": {"lr": 1e-3},
     "batch32-lr1e-3": {"batch_size": 32, "lr": 1e-3},
     "views5": {"views": 5},
-    "average4": {"average_epochs": 4},  # tail averaging: the mean of the weights at the ends of the last 4 epochs
 }
 
 

@@ -48,7 +48,6 @@ TRAIN_DEFAULTS = {
     "fps": 25.0,  # only used for the samplers' timestamps; segment samplers ignore it
     "num_threads": None,
     "deterministic": True,
-    "average_epochs": 0,  # >0: the model is the mean of its weights at the ends of the last N epochs (tail averaging)
     **OPTIMIZER_DEFAULTS,
 }
 
@@ -136,10 +135,6 @@ def _sample(clip: torch.Tensor, sampler, fps: float, rng) -> torch.Tensor:
     return clip[torch.from_numpy(idx)]
 
 
-def _weights(model) -> dict:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
 def _unpack(item):
     # clips are (frames, label) pairs while training; predict also takes bare frame arrays
     if isinstance(item, tuple) and len(item) == 2:
@@ -186,13 +181,8 @@ def train_videomae(train_clips: Iterable, labels: Sequence[str], config: dict | 
     frame_sampler = make_sampler(cfg["train_sampler"], num_segments=model_cfg["num_frames"])
     frame_rng = np.random.default_rng([int(seed), 1])
 
-    average = min(int(cfg["average_epochs"]), epochs)
-    tail: list = []  # weights at the ends of the averaged epochs
-
     def next_batch(step):
         epoch, k = divmod(step, steps_per_epoch)
-        if k == 0 and epoch > epochs - average:  # fit is synchronous: the model is as epoch - 1 left it
-            tail.append(_weights(model))
         idx = plans[epoch][k * batch_size:(k + 1) * batch_size]
         clips = torch.stack([_sample(pool[i], frame_sampler, cfg["fps"], frame_rng) for i in idx])
         return {"pixel_values": to_pixel_values(clips), "labels": torch.from_numpy(ys[idx]).long()}
@@ -209,11 +199,6 @@ def train_videomae(train_clips: Iterable, labels: Sequence[str], config: dict | 
     # Warm-up of at most a tenth of the run, so short runs (tests, the smoke book) still spend most steps learning.
     optim["warmup_steps"] = min(int(cfg["warmup_steps"]), max(1, num_steps // 10))
     history = fit(model, next_batch, num_steps, progress=progress, desc="videomae", **optim)
-    if average:
-        tail.append(_weights(model))
-        model.load_state_dict({k: torch.stack([w[k] for w in tail]).mean(0).to(v.dtype) if v.is_floating_point()
-                               else v for k, v in model.state_dict().items()})
-        history["averaged_epochs"] = len(tail)
     history.update({
         "labels": labels, "seed": int(seed), "class_sampler": sampler.name, "class_sampler_params":
         sampler.get_params(), "epochs": epochs, "steps_per_epoch": steps_per_epoch, "num_steps": num_steps,
