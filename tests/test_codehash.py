@@ -40,9 +40,18 @@ def test_the_copy_fingerprints_like_the_package(package):
 
 
 @pytest.mark.parametrize("change", ["docstring", "comment", "new sampler", "unrelated module", "chapter helper",
-                                    "function moved to another module"])
+                                    "function moved to another module", "another kind's config"])
 def test_edits_that_cannot_change_a_model_keep_its_key(package, change):
     before = fingerprints(package)
+    if change == "another kind's config":  # the VLM stages' config writer and a new model entry
+        edit(package / "probe" / "zoo.py", '"model": plain(prof.model) if base else {}}',
+             '"model": plain(prof.model) if base else {}, "note": 1}')
+        edit(package / "probe" / "zoo.py", 'MODELS: dict[str, dict] = {',
+             'MODELS: dict[str, dict] = {\n    "vlm-new": {"kind": "pretrain", "init": "vlm-base", "prior_power": 3.0},')
+        before = {k: v for k, v in before.items() if k in ("finetune", "videomae")}
+        after = fingerprints(package)
+        assert {k: after[k] for k in before} == before
+        return
     if change == "docstring":
         edit(package / "probe" / "zoo.py", '"""The full training config of a named model',
              '"""The complete training config of a named model')

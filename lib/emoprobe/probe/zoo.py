@@ -6,8 +6,8 @@
 | ``vlm-prior0`` / ``vlm-prior1`` / ``vlm-prior2`` | ``vlm-base`` after the "web" stage (captions, questions at 1-10 fps and 4-16 frames, motion descriptions, micro-expressions ramping in), class words drawn with p(c) ∝ word frequency ** 0 / 1 / 2 (uniform, web-like, exaggerated) |
 | ``vlm-ft-instance`` / ``-sqrt`` / ``-balanced`` / ``-progressive`` | ``vlm-prior1`` fully fine-tuned (every weight; no LoRA) on the long-tailed training split (the dataset's real class counts, written to disk) with that class sampler, by emoprobe.finetune: the code that fine-tunes a real VLM |
 | ``vlm-ft-shuffled`` | ``vlm-ft-instance``'s fine-tune with every clip's frames shuffled (a new permutation per step): F2's dial, a model for which a shuffled clip is a familiar input |
-| ``vlm-reader`` | ``vlm-prior1``'s web stage with three quarters of its classification questions given as keyframes plus motion text (half of all draws): F7's model that can read such text |
-| ``vlm-describer`` | ``vlm-base`` after a web stage of one task, MSCE stage 1 (the frames of a keyframe gap -> motion words): F7's separate describer |
+| ``vlm-reader`` | ``vlm-prior1``'s web stage, twice as long, with three quarters of its classification questions given as keyframes plus motion text (half of all draws): F7's model that can read such text |
+| ``vlm-describer`` | ``vlm-base`` after a web stage of one task, four times as long, MSCE stage 1 (the frames of a keyframe gap -> motion words): F7's separate describer |
 | ``videomae-web`` | a tiny VideoMAE classifier (emoprobe.probe.videomae) trained on the labels of the web clips (class-balanced) |
 | ``videomae`` | the vision-only baseline: ``videomae-web`` fine-tuned on the training split, natural sampling (as DFER specialists are pretrained on large face-video corpora, then fine-tuned on the benchmark) |
 
@@ -60,9 +60,13 @@ class Kind:
 
 
 # What a model's cache key covers besides its config: the code its trainer reaches (emoprobe.codehash), minus
-# the cache lookup of its starting point (whose own key is in the config), the pool cache's bookkeeping and the
-# key function itself: none of them changes what is trained.
-NOT_FOLLOWED = ("emoprobe.probe.zoo:get", "emoprobe.probe.trainers:_stored", "emoprobe.probe.zoo:training_code")
+# the cache lookup of its starting point (whose own key is in the config), the pool cache's bookkeeping, the key
+# functions, and what writes the configs (the model table, the kinds, ``config`` and the function that gives a
+# probe dataset's pool config): a config is in the key as data, so the code that wrote it adds nothing, and
+# following it made every model's key depend on every other model's entry (adding one retrained the fine-tunes).
+NOT_FOLLOWED = ("emoprobe.probe.zoo:get", "emoprobe.probe.trainers:_stored", "emoprobe.probe.zoo:training_code",
+                "emoprobe.probe.zoo:cache_key", "emoprobe.probe.zoo:config", "emoprobe.probe.zoo:MODELS",
+                "emoprobe.probe.zoo:KINDS", "emoprobe.probe.testsets:pool")
 
 def dataset(profile: str = "quick") -> str:
     """The label set a profile's models are trained and tested on ("dfew" or "mafw")."""
@@ -105,11 +109,13 @@ MODELS: dict[str, dict] = {
     "vlm-ft-shuffled": {"kind": "finetune", "init": "vlm-prior1", "class_sampler": "instance", "shuffle_frames": True,
                         "description": "vlm-ft-instance's fine-tune with each clip's frames shuffled at every step "
                                        "(F2's dial: a model for which shuffled frames are not a new input)"},
-    "vlm-reader": {"kind": "reader", "init": "vlm-base", "prior_power": 1.0, "context_share": 0.75,
+    "vlm-reader": {"kind": "reader", "init": "vlm-base", "prior_power": 1.0, "context_share": 0.75, "steps_scale": 2,
                    "task_weights": {"plain": 0.3, "classify": 0.5, "caption": 0.1, "motion": 0.1},
-                   "description": "vlm-prior1's web stage with more keyframes-plus-motion-text questions (75 % of "
-                                  "its classification questions, half the draws): F7's model that can read the text"},
+                   "description": "vlm-prior1's web stage, twice as long, with more keyframes-plus-motion-text "
+                                  "questions (75 % of its classification questions, half the draws): F7's model "
+                                  "that can read the text"},
     "vlm-describer": {"kind": "describer", "init": "vlm-base", "prior_power": 0.0, "task_weights": {"motion": 1.0},
+                      "steps_scale": 4,
                       "description": "vlm-base trained on MSCE stage 1 alone: the motion words of a keyframe gap "
                                      "(F7's separate describer)"},
     "videomae-web": {"kind": "videomae", "pool": "web", "class_sampler": "instance",
@@ -156,7 +162,8 @@ def config(name: str, profile: str = "quick", seed: int = 0, cache_dir=None) -> 
 def _vlm_config(entry: dict, prof, ds: str) -> dict:
     # a class-balanced pool; the prior weights the draws (each model draws its own batches from it)
     base = entry["kind"] == "base"
-    train = {"prior_power": entry.get("prior_power", 0.0), "steps": prof.base_steps if base else prof.pretrain_steps,
+    steps = prof.base_steps if base else prof.pretrain_steps * entry.get("steps_scale", 1)
+    train = {"prior_power": entry.get("prior_power", 0.0), "steps": steps,
              "batch_size": prof.batch_size, "tasks_per_clip": plain(prof.web_tasks),
              "task_weights": {"plain": 1.0} if base else plain(entry.get("task_weights", prof.task_weights)),
              "micro_curriculum": None if base else list(prof.micro_curriculum),
