@@ -90,7 +90,8 @@ def f2_shuffled_training(ordered: Delta, shuffled: Delta, k: int, margin: float 
                      (f"Trained on ordered frames the model loses {ordered.value:+.3f} under shuffling; trained on "
                       f"shuffled frames it changes by {shuffled.value:+.3f} (90 % interval {shuffled.low90:+.3f} to "
                       f"{shuffled.high90:+.3f}): its order dependence was the unfamiliar input, not temporal "
-                      "reasoning.",), facts)
+                      f"reasoning. In order, the shuffled-trained model scores {shuffled.reference:.3f} against "
+                      f"{ordered.reference:.3f}.",), facts)
     return Check(prediction, "not as predicted",
                  (f"Trained on shuffled frames the model still changes by {shuffled.value:+.3f} under shuffling (90 % "
                   f"interval {shuffled.low90:+.3f} to {shuffled.high90:+.3f}, not within ±{margin}): something "
