@@ -122,7 +122,7 @@ QUICK = Profile(
     pretrain_steps=500,
     finetune_steps=400,
     batch_size=16,
-    videomae_epochs={"web": 10, "train": 10},
+    videomae_epochs={"web": 20, "train": 15},
     videomae={"views": 3, "tubelet_size": 1, "lr": 0.001, "image_size": 56, "patch_size": 14, "hidden_size": 128,
               "intermediate_size": 256},
 )
