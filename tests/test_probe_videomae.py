@@ -164,4 +164,3 @@ def test_direction_only_task_needs_frame_order():
     shuffled = accuracy(predict(out["model"], test, shuffle=True, seed=5), test)
     assert ordered > 0.85, ordered
     assert shuffled < ordered - 0.2, (ordered, shuffled)
-
