@@ -192,17 +192,24 @@ def merge_ground_truth(pred_rows, truth_rows, labels, path="ground truth") -> li
 
 
 def score_file(predictions, labels, id_col=None, label_col=None, pred_col=None, top_k=3,
-               ground_truth=None, fmt: str = "auto") -> dict:
+               ground_truth=None, fmt: str = "auto", doc_ids=None) -> dict:
     """Score a predictions file: a plain CSV, lmms-eval's ``--log_samples`` JSONL or a VLMEvalKit prediction
-    file (``fmt``, detected by default; emoprobe.harnesses)."""
-    from emoprobe.harnesses import read_rows
+    file (``fmt``, detected by default; emoprobe.harnesses); ``doc_ids``: the clip ids of lmms-eval's
+    documents, in order (a file, one per line)."""
+    from emoprobe.harnesses import detect, read_rows
 
-    rows = read_rows(predictions, fmt)
+    rows = read_rows(predictions, fmt, doc_ids)
     if rows is None:
         rows = read_csv_rows(predictions, id_col, label_col, pred_col)
     if ground_truth is not None:
         truth = read_csv_rows(ground_truth, id_col, label_col, need_prediction=False)
-        rows = merge_ground_truth(rows, truth, labels, path=str(ground_truth))
+        try:
+            rows = merge_ground_truth(rows, truth, labels, path=str(ground_truth))
+        except ValueError as e:
+            if doc_ids is None and "missing from the ground truth" in str(e) and detect(predictions) == "lmms-eval":
+                raise ValueError(f"{e}; lmms-eval's samples name clips by position (doc_id): give --doc-ids, "
+                                 "the task's clip ids in order") from None
+            raise
     labels = resolve_labels(labels)
     for r in rows:  # name the file in label errors
         if match_label(str(r["label"]), labels) is None:
@@ -248,7 +255,7 @@ def _run(args) -> int:
     try:
         result = score_file(args.predictions, args.labels, id_col=args.id_col, label_col=args.label_col,
                             pred_col=args.pred_col, top_k=args.top_k, ground_truth=args.ground_truth,
-                            fmt=args.format)
+                            fmt=args.format, doc_ids=args.doc_ids)
     except (ValueError, OSError) as err:
         print(f"emoprobe score: error: {err}", file=sys.stderr)
         return 2
@@ -275,6 +282,9 @@ def add_command(subparsers):
                    help=f"dataset ({', '.join(sorted(LABEL_SETS))}) or a comma-separated list of class names")
     p.add_argument("--ground-truth", default=None,
                    help="CSV with every clip's id and label: clips absent from --predictions count as unanswered")
+    p.add_argument("--doc-ids", default=None,
+                   help="lmms-eval only: a file with the clip id of every document of the task, one per line in "
+                        "the task's order (its samples name clips by position, doc_id); needed for --ground-truth")
     p.add_argument("--id-col", default=None, help=f"id column (default: first of {', '.join(ID_COLUMNS)})")
     p.add_argument("--label-col", default=None, help=f"true label column (default: first of "
                                                      f"{', '.join(LABEL_COLUMNS)})")
