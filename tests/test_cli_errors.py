@@ -50,11 +50,17 @@ def _damage(root, case):
     if case == "label out of range":
         split.write_text("video_name,label\n00001,9\n")
         return root, "set_1.csv:2"
+    if case == "class names for label ids":
+        split.write_text("video_name,label\n00001,happy\n")
+        return root, "set_1.csv:2: expected an integer label id (1..7, the official order: 1=happy"
+    if case == "header only":
+        split.write_text("video_name,label\n")
+        return root, "set_1.csv: no clips listed"
     raise AssertionError(case)
 
 
 CASES = ["missing root", "missing split file", "missing clip folder", "unreadable split file", "split file is a folder",
-         "bad header", "duplicate ids", "label out of range"]
+         "bad header", "duplicate ids", "label out of range", "class names for label ids", "header only"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -88,3 +94,49 @@ def test_manifest_with_a_duplicate_id_names_both_rows(tmp_path, capsys):
                  "--labels", "dfew", "--no-progress"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "row 3: clip id 'a' already in row 1" in err, err
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--backend-param", "retries=1"], "backend 'hf': unknown parameter retries; it takes"),
+    (["--sampler-param", "frames=4"], "frame sampler 'qwen': unknown parameter frames; it takes target_fps"),
+    (["--prompt", "nosuch"], "unknown prompt 'nosuch'"),
+    (["--labels", "happy"], "expected at least two classes"),
+])
+def test_eval_parameter_errors_are_one_line(dfew, tmp_path, capsys, extra, expected):
+    code = main(["eval", "--model", "qwen2.5-vl-7b", "--data", "dfew", "--root", str(dfew), "--fold", "1",
+                 "--out", str(tmp_path / "run"), "--no-progress", *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "Traceback" not in err and len(err.splitlines()) == 1 and expected in err, err
+
+
+def test_a_manifest_label_that_is_no_class_stops_before_the_model(tmp_path, capsys):
+    m = tmp_path / "m.csv"
+    m.write_text("id,path,label\na,x.mp4,happy\nb,y.mp4,hapy\n")
+    code = main(["eval", "--model", "qwen2.5-vl-7b", "--manifest", str(m), "--out", str(tmp_path / "run"),
+                 "--labels", "dfew", "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "1 clips have a true label that is not one of the classes" in err and "b: 'hapy'" in err, err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["eval", "--model", "qwen2.5-vl-7b", "--manifest", str(empty), "--out", str(tmp_path / "r2"),
+                 "--no-progress"]) == 2
+    assert "no clips" in capsys.readouterr().err
+
+
+def test_other_commands_name_bad_paths_and_numbers(tmp_path, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    preds = tmp_path / "p.csv"
+    preds.write_text("id,label,prediction\n1,happy,happy\n")
+    cases = [
+        (["synth", "--clips", "-3", "--out", str(tmp_path / "s")], "--clips: expected a positive number"),
+        (["synth", "--clips", "2", "--out", str(a_file)], "is a file; expected a folder"),
+        (["score", "--predictions", str(preds), "--labels", "dfew", "--json", str(a_file / "x.json")],
+         "cannot write it"),
+        (["finetune", "--model", "tiny:qwen2-vl", "--data", "dfew", "--root", str(tmp_path / "none"),
+          "--out", str(a_file / "ft")], "does not exist"),
+    ]
+    for args, expected in cases:
+        code = main(args)
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and "Traceback" not in err and expected in err, (args, err)

@@ -64,9 +64,15 @@ def test_an_interrupted_finetune_resumes_where_it_stopped(clips, tiny_qwen2_vl, 
 
     saved = torch.load(out / "checkpoint.pt", weights_only=False)["step"]
     assert 0 < saved < 40
+    # what a kill while writing leaves (here planted, under the killed process's id): a checkpoint not yet renamed
+    # into place and a half-written model folder; the resumed run removes both
+    (out / f"checkpoint.{proc.pid}.tmp").write_bytes(b"torn")
+    (out / f".tmp-model-{proc.pid}").mkdir()
+    (out / f".tmp-model-{proc.pid}" / "config.json").write_text("{}")
     cfg = FinetuneConfig(steps=40, batch_size=2, lr=5e-3, save_every=2, **FRAMES)
     history = finetune(clips, str(tiny_qwen2_vl), out, cfg, labels=CLIP_LABELS, progress=False)
     assert len(history["loss"]) == 40 and (out / "model" / "config.json").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "history.json", "model"]
     assert json.loads((out / "history.json").read_text())["loss"][:saved] == history["loss"][:saved]
 
 

@@ -20,6 +20,7 @@ COMMON_PARAMS = {
     "fps": {"target_fps": 2.0},
     "qwen": {},
     "dense": {"stride": 4},
+    "dense_centered": {"stride": 4, "max_frames": 16},
     "keyframes": {"keyframe_fps": 1.0, "per_gap": 4},
 }
 
@@ -224,6 +225,16 @@ def test_dense():
     assert make_sampler("dense", stride=4).sample(17, 25.0).indices.tolist() == [0, 4, 8, 12, 16]
     assert make_sampler("dense").sample(5, 25.0).indices.tolist() == [0, 1, 2, 3, 4]
     assert make_sampler("dense", stride=2, offset=1, max_frames=3).sample(50, 25.0).indices.tolist() == [1, 3, 5]
+
+
+def test_dense_centered_takes_the_middle_window():
+    # 16 frames at stride 4 span 61 frames; of 81, the window starts at (81 - 61) // 2 = 10
+    assert make_sampler("dense_centered", stride=4, max_frames=16).sample(81, 25.0).indices.tolist() == list(
+        range(10, 71, 4))
+    assert make_sampler("dense_centered", stride=1, max_frames=4).sample(10, 25.0).indices.tolist() == [3, 4, 5, 6]
+    assert make_sampler("dense_centered", stride=4, max_frames=16).sample(20, 25.0).indices.tolist() == [0, 4, 8, 12, 16]
+    with pytest.raises(ValueError, match="max_frames"):
+        make_sampler("dense_centered", max_frames=0).sample(10, 25.0)
 
 
 def test_keyframes_groups_lie_strictly_between_keyframes():

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from emoprobe.cli import main
-from emoprobe.score import read_prediction, score_file, score_predictions
+from emoprobe.score import read_csv_rows, read_prediction, score_file, score_predictions
 
 # The published GPT-4V with Emotion predictions, downloaded by hand (https://github.com/zeroQiaoba/gpt4v-emotion): a folder with
 # dfew/ and ferv39k/ subfolders. Without it the recomputation test is skipped and says why.
@@ -135,7 +135,7 @@ DFEW = ["happy", "sad", "neutral", "angry", "surprise", "disgust", "fear"]
 def _export(rows, delimiter=",", bom=False, crlf=False, quote=False, trailing=False):
     """Rows written the way a spreadsheet may save them (a field holding the separator is always quoted)."""
     def cell(v):
-        return f'"{v}"' if quote or delimiter in v else v
+        return f'"{v}"' if quote or delimiter in v or "\n" in v else v
 
     end = "\r\n" if crlf else "\n"
     lines = [delimiter.join(cell(v) for v in row) + (delimiter if trailing else "") for row in rows]
@@ -147,15 +147,34 @@ SHAPES = st.fixed_dictionaries({"delimiter": st.sampled_from([",", ";", "\t"]), 
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(preds=st.lists(st.tuples(st.sampled_from(DFEW), st.sampled_from(DFEW + ["", "Happy, sad"])), min_size=1,
-                      max_size=25),
+@given(preds=st.lists(st.tuples(st.sampled_from(DFEW), st.sampled_from(DFEW + ["", "Happy, sad", "Answer:\nsad"])),
+                      min_size=1, max_size=25),
        shape=SHAPES)
 def test_spreadsheet_exports_score_like_the_plain_csv(tmp_path, preds, shape):
     rows = [("id", "label", "prediction")] + [(f"{i:05d}", y, p) for i, (y, p) in enumerate(preds)]
     plain = _write(tmp_path / "plain.csv", _export(rows))
     exported = tmp_path / "exported.csv"
     exported.write_bytes(_export(rows, **shape).encode("utf-8"))
+    # the rows themselves, a quoted line break included, and then every score
+    assert [(r["id"], r["label"], r["prediction"]) for r in read_csv_rows(exported)] == rows[1:]
     assert _comparable(score_file(exported, "dfew")) == _comparable(score_file(plain, "dfew"))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(preds=st.lists(st.tuples(st.sampled_from(DFEW), st.sampled_from(DFEW + ["", "Answer:\nsad"])), min_size=1,
+                      max_size=12),
+       shape=SHAPES)
+def test_vlmevalkit_tables_exported_by_a_spreadsheet_score_alike(tmp_path, preds, shape):
+    """A VLMEvalKit prediction table re-saved by a spreadsheet (its own reader: emoprobe.harnesses)."""
+    rows = [("index", "answer", "prediction")] + [(str(i), y, p) for i, (y, p) in enumerate(preds)]
+    plain = _write(tmp_path / "plain.csv", _export(rows))
+    exported = tmp_path / "exported.csv"
+    exported.write_bytes(_export(rows, **shape).encode("utf-8"))
+    assert _comparable(score_file(exported, "dfew")) == _comparable(score_file(plain, "dfew"))
+    direct = score_predictions([{"id": i, "label": y, "prediction": p} for i, y, p in rows[1:]], DFEW)
+    got = score_file(exported, "dfew")
+    assert (got["n_rows"], got["n_answered"], got["all"]["war"]) == (direct["n_rows"], direct["n_answered"],
+                                                                    direct["all"]["war"])
 
 
 def _comparable(result):

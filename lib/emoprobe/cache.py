@@ -25,7 +25,7 @@ import shutil
 from pathlib import Path
 
 __all__ = ["ResponseCache", "make_key", "is_deterministic", "folder_fingerprint", "SCHEMA_VERSION", "append_jsonl",
-           "read_jsonl", "remove_orphans", "temporary_name", "text_hash"]
+           "read_jsonl", "remove_orphan_files", "remove_orphans", "temporary_name", "text_hash"]
 
 SCHEMA_VERSION = 1
 
@@ -134,6 +134,19 @@ def remove_orphans(folder) -> list[Path]:
         pid = p.name.rpartition("-")[2]
         if p.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def remove_orphan_files(folder, suffix: str = ".tmp") -> list[Path]:
+    """Delete the files ``<name>.<pid><suffix>`` in ``folder`` whose writing process is gone (a checkpoint
+    written beside its final name, then renamed into place, by a process killed in between); return them."""
+    removed = []
+    folder = Path(folder)
+    for p in folder.glob(f"*{suffix}") if folder.is_dir() else ():
+        pid = p.name[:-len(suffix)].rpartition(".")[2]
+        if p.is_file() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            p.unlink(missing_ok=True)
             removed.append(p)
     return removed
 

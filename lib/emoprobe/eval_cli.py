@@ -68,6 +68,18 @@ def add_command(subparsers):
     return p
 
 
+def _check_params(spec, backend_params: dict, sampler, sampler_params: dict) -> None:
+    """Name a misspelt --backend-param or --sampler-param before anything is loaded."""
+    from emoprobe.registry import check_params
+    from emoprobe.samplers import SAMPLERS
+    from emoprobe.vlm.base import BACKENDS
+
+    check_params("backend", spec.backend, BACKENDS.get(spec.backend), backend_params)
+    name = sampler or spec.sampler
+    if name in SAMPLERS:
+        check_params("frame sampler", name, SAMPLERS.get(name), sampler_params)
+
+
 def _run(args) -> int:
     from emoprobe.sources import resolve_model
     from emoprobe.vlm.base import BackendError
@@ -92,6 +104,7 @@ def _run(args) -> int:
         sampler_params = _kv(args.sampler_param)
         if args.shuffle:
             sampler_params["shuffle"] = True
+        _check_params(spec, params, args.sampler, sampler_params)
         summary = evaluate(records, sampler=args.sampler, model=spec, prompt=args.prompt, out_dir=args.out,
                            labels=labels, limit=args.limit, resume=not args.no_resume,
                            cache=False if args.no_cache else (args.cache or True),

@@ -301,7 +301,8 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
     """
     from emoprobe.parse import PARSER_VERSION
     from emoprobe.parse import parse as parse_fn
-    from emoprobe.prompts import ORDERS, template_hash
+    from emoprobe.data.records import check_truth
+    from emoprobe.prompts import ORDERS, check_prompt, template_hash
 
     if out_dir is None:
         raise ValueError("out_dir: give a folder for predictions.jsonl and summary.json")
@@ -326,6 +327,8 @@ def evaluate(records, sampler=None, model=None, prompt="closed_set", out_dir=Non
         labels = (list(LABEL_SETS[dataset]) if dataset in LABEL_SETS
                   else sorted({str(_get(r, "label")) for r in records}))
     labels = [str(x) for x in labels]
+    check_prompt(prompt)  # an unknown prompt, or a truth that is not a class, fails before a model is loaded
+    check_truth(zip(ids, (str(_get(r, "label")) for r in records)), labels)
 
     spec, backend = _make_backend(model, backend_params, device, dtype, batch_size)
     smp = _make_sampler(sampler, sampler_params, spec)

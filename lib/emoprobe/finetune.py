@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -176,6 +177,7 @@ def finetune(records, model, out_dir, config: FinetuneConfig | None = None, labe
     """Fine-tune ``model`` on ``records`` (a training split) and save ``<out_dir>/model``; returns the history."""
     import torch
 
+    from emoprobe.cache import remove_orphan_files, remove_orphans, temporary_name
     from emoprobe.evaluate import _make_backend, _make_sampler
     from emoprobe.labels import LABEL_SETS
     from emoprobe.probe.training import make_optimizer, seed_everything, warmup_cosine
@@ -190,7 +192,12 @@ def finetune(records, model, out_dir, config: FinetuneConfig | None = None, labe
     if unknown:
         raise ValueError(f"records: labels {unknown} are not classes of {labels}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"out_dir {out}: cannot create it ({e.strerror or e}); expected a folder") from None
+    remove_orphans(out)  # the model folder and checkpoint of a run killed while writing them
+    remove_orphan_files(out)
     settings = seed_everything(cfg.seed, num_threads=cfg.num_threads)
     spec, backend = _make_backend(model, None, device, dtype)
     if getattr(backend, "name", None) != "hf":
@@ -251,8 +258,12 @@ def finetune(records, model, out_dir, config: FinetuneConfig | None = None, labe
     history["drawn_class_counts"] = {str(c): int(n) for c, n in zip(names, counts)}
     final = net.merge_and_unload() if not cfg.full else net
     final.eval()
-    final.save_pretrained(out / "model")
-    backend.processor_.save_pretrained(out / "model")
+    # written beside its place, then renamed: "model/config.json exists" then means the whole model is there
+    tmp = out / temporary_name("model")
+    final.save_pretrained(tmp)
+    backend.processor_.save_pretrained(tmp)
+    shutil.rmtree(out / "model", ignore_errors=True)
+    os.replace(tmp, out / "model")
     (out / "history.json").write_text(json.dumps(history, indent=1, default=str) + "\n")
     return history
 
@@ -298,7 +309,7 @@ def _run(args) -> int:
         records = load_records(args.data, args.root, args.split, args.fold)
         history = finetune(records, args.model, args.out, cfg, dataset=args.data, device=args.device,
                            dtype=args.dtype, progress=not args.no_progress)
-    except (ValueError, BackendError, FileNotFoundError) as e:
+    except (ValueError, BackendError, OSError) as e:
         print(f"emoprobe finetune: error: {e}", file=sys.stderr)
         return 2
     loss = history["loss"]

@@ -137,8 +137,13 @@ def _table(path: Path):
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xls"):
         return pd.read_excel(path, **kw)
-    # pandas' reader: VLMEvalKit writes raw generations, which may hold newlines inside quoted fields
-    return pd.read_csv(path, sep="\t" if suffix == ".tsv" else None, engine="python", encoding="utf-8-sig", **kw)
+    # pandas' reader: VLMEvalKit writes raw generations, which may hold newlines inside quoted fields.
+    # index_col=False: a spreadsheet's trailing separator on every row must not turn the first column into the
+    # index (every column would shift by one); the empty column it adds is dropped
+    table = pd.read_csv(path, sep="\t" if suffix == ".tsv" else None, engine="python", encoding="utf-8-sig",
+                        index_col=False, **kw)
+    empty = [c for c in table.columns if str(c).startswith("Unnamed:") and not table[c].str.strip().any()]
+    return table.drop(columns=empty)
 
 
 def _row_options(row: dict) -> dict:

@@ -94,6 +94,11 @@ def _template(prompt_id: str) -> dict:
         raise ValueError(f"unknown prompt {prompt_id!r}; expected one of {list_prompts()}") from None
 
 
+def check_prompt(prompt_id: str) -> None:
+    """A ``ValueError`` listing the known prompts when ``prompt_id`` is not one of them."""
+    _template(prompt_id)
+
+
 def _template_hash(text: str) -> str:
     # Hash everything that shapes the rendered text apart from its inputs, so a result records exactly which
     # wording produced it.

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["Registry", "unknown_name"]
+__all__ = ["Registry", "check_params", "unknown_name"]
 
 
 def unknown_name(kind: str, name, known) -> ValueError:
@@ -26,6 +27,23 @@ def unknown_name(kind: str, name, known) -> ValueError:
     close = difflib.get_close_matches(str(name).lower(), known, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return ValueError(f"unknown {kind} {name!r}.{hint} Expected one of: {', '.join(known)}")
+
+
+def check_params(kind: str, name, factory: Callable, params) -> None:
+    """A ``ValueError`` naming the parameters that ``factory`` does not take, and the ones it does (a user's
+    ``--backend-param retries=1`` then reads as a typo, not as a TypeError deep inside a constructor). A factory
+    that takes ``**kwargs`` accepts anything."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to check
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    takes = [n for n, p in sig.parameters.items() if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = sorted(set(params) - set(takes))
+    if unknown:
+        raise ValueError(f"{kind} {name!r}: unknown parameter{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(unknown)}; it takes {', '.join(takes) or 'none'}")
 
 
 class Registry(Mapping):

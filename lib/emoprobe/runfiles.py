@@ -37,6 +37,8 @@ def read_manifest(path) -> list[dict]:
         rows = [r for _, r in read_table(path, "manifest")[1]]
     else:
         raise ValueError(f"manifest {path}: expected a .jsonl or .csv file")
+    if not rows:
+        raise ValueError(f"manifest {path}: no clips; expected one row per clip with id, path and label")
     out, seen = [], {}
     for i, row in enumerate(rows):
         missing = [k for k in ("id", "path", "label") if not row.get(k) and row.get(k) != 0]

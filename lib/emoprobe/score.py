@@ -261,8 +261,12 @@ def _run(args) -> int:
         return 2
     print(format_summary(result))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1, allow_nan=False) + "\n")
+        try:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(result, indent=1, allow_nan=False) + "\n")
+        except OSError as err:
+            print(f"emoprobe score: error: --json {args.json}: cannot write it ({err.strerror or err})", file=sys.stderr)
+            return 2
         print(f"wrote {args.json}")
     return 0
 

@@ -58,19 +58,32 @@ def read_table(path, what: str = "table") -> tuple[list[str], list[tuple[int, di
     except UnicodeDecodeError as e:
         raise ValueError(f"{what} {path}: not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8 "
                          "CSV") from None
-    lines = [(i, line) for i, line in enumerate(io.StringIO(text, newline=None), 1) if line.strip()]
-    if not lines:
+    # one csv.reader over the whole text, so a quoted field may hold a line break (a spreadsheet's cell with
+    # Alt+Enter, a model's multi-line answer); each record keeps the line it starts on, for the messages
+    first = next((line for line in io.StringIO(text, newline=None) if line.strip()), None)
+    if first is None:
         raise ValueError(f"{what} {path}: the file is empty; expected a header row and one row per clip")
-    delimiter = _delimiter(lines[0][1])
-    header = split_line(lines[0][1], delimiter)
-    if not header:
-        raise ValueError(f"{what} {path}: line {lines[0][0]} has no column names")
+    delimiter = _delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    records, start = [], 1
+    try:
+        for fields in reader:
+            fields = [f.strip() for f in fields]
+            while fields and fields[-1] == "":
+                fields.pop()
+            if fields:
+                records.append((start, fields))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise ValueError(f"{what} {path}: line {start}: {e}") from None
+    if not records:
+        raise ValueError(f"{what} {path}: no fields, only separators; expected a header row and one row per clip")
+    (head_line, header), body = records[0], records[1:]
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
-        raise ValueError(f"{what} {path}: line {lines[0][0]}: duplicated column names {dup}")
+        raise ValueError(f"{what} {path}: line {head_line}: duplicated column names {dup}")
     rows = []
-    for i, line in lines[1:]:
-        fields = split_line(line.rstrip("\r\n"), delimiter)
+    for i, fields in body:
         if len(fields) > len(header):
             raise ValueError(f"{what} {path}: line {i} has {len(fields)} fields, the header {len(header)} "
                              f"({delimiter!r}-separated: {header})")

@@ -275,13 +275,16 @@ def _read_pyav(path, wanted):
     except VideoError:
         raise
     except (av.error.FFmpegError, OSError) as e:
-        if stage == "decoding":
-            stage = f"decoding frame {index + 1}"
+        if stage == "decoding" and index >= 0:  # the full decode counts frames; the skipping one does not
+            stage = f"decoding, after {index + 1} good frames"
         raise VideoError(f"{path}: expected a decodable video file; failed while {stage}; "
                          f"{type(e).__name__}: {e}") from e
     if last not in got:
-        raise VideoError(f"{path}: frame index {last} out of range; the clip has {max(index + 1, len(pts))} "
-                         f"frames (expected indices in [0, {max(index, len(pts) - 1)}])")
+        # index >= 0: the full decode ran and stopped early, so index + 1 frames are all there is to decode
+        decodable = index + 1 if index >= 0 else len(pts)
+        short = f", although its packets list {len(pts)} (the file is cut short)" if len(pts) > decodable else ""
+        raise VideoError(f"{path}: frame index {last} out of range; {decodable} frames can be decoded{short}; "
+                         f"expected indices in [0, {decodable - 1}]")
     return np.stack([got[i] for i in wanted.tolist()])  # one copy, in the caller's order
 
 

@@ -90,6 +90,13 @@ def name_label(dataset, name, file, line_no) -> str:
 
 
 def id_label(dataset, order, value, file, line_no) -> str:
+    if not str(value).strip().lstrip("-").isdigit():
+        from emoprobe.labels import ID_ORDERS, ONE_BASED
+
+        names = ID_ORDERS.get(dataset, {}).get(order, ())
+        lo = 1 if (dataset, order) in ONE_BASED else 0
+        raise ValueError(f"{file}:{line_no}: expected an integer label id ({lo}..{lo + len(names) - 1}, the "
+                         f"{order} order: {', '.join(f'{lo + k}={n}' for k, n in enumerate(names))}), got {value!r}")
     try:
         return id_to_name(dataset, order, int(value))
     except ValueError as e:
@@ -109,6 +116,18 @@ def parse_list_line(line, fmt, file, line_no):
         raise ValueError(f"{file}:{line_no}: expected a {fmt} line {shape!r}, got {line!r}")
     num = int(parts[1]) if want == 3 else None
     return parts[0], num, parts[-1]
+
+
+def check_truth(truths, labels) -> None:
+    """``(clip id, true label)`` pairs must name one of ``labels`` (at least two classes): a typo in a manifest
+    would otherwise run the model and then fail to score."""
+    if len(set(labels)) < 2:
+        raise ValueError(f"labels: expected at least two classes to choose from, got {list(labels)}")
+    wrong = [(i, lab) for i, lab in truths if lab not in labels]
+    if wrong:
+        shown = ", ".join(f"{i}: {lab!r}" for i, lab in wrong[:5]) + (" ..." if len(wrong) > 5 else "")
+        raise ValueError(f"records: {len(wrong)} clips have a true label that is not one of the classes "
+                         f"{list(labels)} ({shown}); fix the labels or pass the classes (--labels)")
 
 
 def check_new(seen: dict, clip_id: str, file, line_no: int) -> None:
@@ -166,6 +185,8 @@ def record(clip_id, path, exists, label, dataset, fold, split, num_frames, list_
 
 
 def apply_missing(records, missing, list_file, root, clip_dirs=None):
+    if not records:  # an empty or header-only split file would otherwise be a run over no clips that "passes"
+        raise ValueError(f"{list_file}: no clips listed; expected one line per clip after the header")
     absent = [r["id"] for r in records if not r["exists"]]
     if records and len(absent) == len(records):
         # nothing at all on disk: a wrong root or clip folder, not a few lost clips

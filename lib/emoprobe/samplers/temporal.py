@@ -331,6 +331,23 @@ class Dense(Sampler):
         return idx if self.max_frames is None else idx[: self.max_frames]
 
 
+@register("dense_centered")
+class DenseCentered(Sampler):
+    """A window of ``max_frames`` frames ``stride`` apart, centred in the clip (the whole clip when shorter):
+    the test-time clip of classifiers trained on fixed windows, such as MAE-DFER's 16 frames at stride 4."""
+
+    def __init__(self, stride: int = 1, max_frames: int = 16, shuffle: bool = False, seed: int = 0):
+        super().__init__(shuffle, seed)
+        self.stride = stride
+        self.max_frames = max_frames
+
+    def _indices(self, num_frames, fps, rng, frame_times):
+        _positive_int("stride", self.stride)
+        _positive_int("max_frames", self.max_frames)
+        offset = max(0, (num_frames - (self.stride * (self.max_frames - 1) + 1)) // 2)
+        return np.arange(offset, num_frames, self.stride)[: self.max_frames]
+
+
 @register("keyframes")
 class Keyframes(Sampler):
     """Sparse keyframes at ``keyframe_fps`` plus, for each gap, ``per_gap`` evenly spaced in-between frames.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .face import DEFAULT_SIZE
 from .generate import DEFAULT_FPS, PRIORS
 
@@ -29,6 +31,8 @@ def add_command(subparsers):
 
 
 def run(args) -> int:
+    import sys
+
     from .generate import make_dataset_spec
     from .writers import write_dataset
 
@@ -36,10 +40,18 @@ def run(args) -> int:
     if lengths is not None and lengths.isdigit():
         lengths = int(lengths)
     options = {"nuisance": False} if args.no_nuisance else {}
-    spec = make_dataset_spec(args.prior, args.clips, seed=args.seed, dataset=args.dataset,
-                             micro_fraction=args.micro_fraction, fps=args.fps, lengths=lengths, **options)
-    summary = write_dataset(spec, args.out, format=args.format, size=args.size, workers=args.workers,
-                            progress=not args.no_progress)
+    try:
+        if args.clips < 1:
+            raise ValueError(f"--clips: expected a positive number of clips, got {args.clips}")
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise ValueError(f"--out {args.out}: is a file; expected a folder (the dataset root) to write")
+        spec = make_dataset_spec(args.prior, args.clips, seed=args.seed, dataset=args.dataset,
+                                 micro_fraction=args.micro_fraction, fps=args.fps, lengths=lengths, **options)
+        summary = write_dataset(spec, args.out, format=args.format, size=args.size, workers=args.workers,
+                                progress=not args.no_progress)
+    except (ValueError, OSError) as e:  # user errors: one line, no traceback
+        print(f"emoprobe synth: error: {e}", file=sys.stderr)
+        return 2
     print(f"wrote {summary['clips']} {summary['dataset']} clips ({summary['frames']} frames, {summary['format']}) "
           f"to {summary['root']}; ground truth in {summary['meta']}")
     return 0
