@@ -31,6 +31,8 @@ def test_runs_file_matches_notebook_parameters(entry):
     for profile, params in entry["profiles"].items():
         unknown = set(params or {}) - names
         assert not unknown, f"runs.yml sets {unknown} for {profile}, which the parameters cell does not define"
+    # a reader who opens the notebook and runs it sees the book's own (quick) build: its defaults are that profile
+    assert not entry["profiles"]["quick"], f"quick sets {entry['profiles']['quick']}: make them the notebook's defaults"
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
@@ -71,6 +73,20 @@ def test_environment_yml_agrees_with_requirements():
     assert "torch==" in reqs and "torchvision==" in reqs
 
 
+def uncaptioned_figures(nb) -> list[str]:
+    """The code cells that draw a figure and are not followed by a caption (a markdown cell that says what the
+    figure shows and, in a sentence of its own, what to look at)."""
+    cells = nb.cells
+    missing = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code" or not any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            continue
+        nxt = cells[i + 1] if i + 1 < len(cells) else None
+        if nxt is None or nxt.cell_type != "markdown" or "What to look at:" not in nxt.source:
+            missing.append(cell.get("id") or f"cell {i}")
+    return missing
+
+
 @pytest.mark.slow
 def test_smoke_book_executes_and_renders(smoke_book):
     html, root = smoke_book["html"], smoke_book["root"]
@@ -88,6 +104,7 @@ def test_smoke_book_executes_and_renders(smoke_book):
         for cell in nb.cells:
             for out in cell.get("outputs", []):
                 assert out.get("name") != "stderr"
+        assert not uncaptioned_figures(nb), f"{entry['name']}: figures without a caption: {uncaptioned_figures(nb)}"
     # pages carry no path of the machine that built them
     for page in html.rglob("*.html"):
         text = page.read_text()

@@ -196,3 +196,34 @@ def test_rank_correlation_of_per_class_f1_with_a_value_per_class():
     assert up["low"] <= 1.0 and down["high"] >= -1.0 and up["per_class_f1"]["happy"] > up["per_class_f1"]["angry"]
     with pytest.raises(ValueError, match="one number per class"):
         findings.rank_correlation(rows, labels, [1, 2])
+    # two orderings: F1 follows the first exactly and the second only in part (ρ 0.4), so the gap is +0.6
+    gap = findings.rank_correlation(rows, labels, [4, 3, 2, 1], n_boot=300, seed=0, minus=[4, 1, 3, 2])
+    assert gap["value"] == pytest.approx(1.0 - 0.4) and gap["low"] <= gap["value"] <= gap["high"]
+    with pytest.raises(ValueError, match="one number per class"):
+        findings.rank_correlation(rows, labels, [4, 3, 2, 1], minus=[1, 2])
+
+
+def test_accuracy_splits_micro_expressions_by_whether_the_event_was_seen():
+    from emoprobe.findings import accuracy
+    from emoprobe.metrics import wilson_interval
+
+    rows = [{"kind": "micro", "event_sampled": True, "label": "sad", "prediction": "sad"},
+            {"kind": "micro", "event_sampled": True, "label": "sad", "prediction": "happy"},
+            {"kind": "micro", "event_sampled": False, "label": "fear", "prediction": "neutral"},
+            {"kind": "macro", "event_sampled": None, "label": "fear", "prediction": "fear"}]
+    seen = accuracy(rows, "micro", caught=True)
+    assert (seen["n"], seen["correct"], seen["accuracy"]) == (2, 1, 0.5)
+    assert (seen["low"], seen["high"]) == wilson_interval(1, 2)
+    assert accuracy(rows, "micro", caught=False)["accuracy"] == 0.0
+    assert accuracy(rows, "micro")["n"] == 3 and accuracy(rows, None)["correct"] == 2
+    empty = accuracy([], "micro")
+    assert empty["n"] == 0 and empty["accuracy"] != empty["accuracy"]  # NaN: nothing to score
+
+
+def test_chance_is_one_over_the_classes():
+    from emoprobe.verdicts import chance, near_chance
+
+    assert chance(7) == pytest.approx(1 / 7) and chance(2) == 0.5
+    assert near_chance(1.49 / 7, 7) and not near_chance(1.51 / 7, 7)
+    with pytest.raises(ValueError, match="at least 2"):
+        chance(1)

@@ -24,8 +24,9 @@ from emoprobe.intervals import (answer_share, balanced_subset, paired_delta, poo
                                 rank_correlation, report, restrict, score_seeds, sink_share)
 from emoprobe.rows import predicted
 
-__all__ = ["Chapter", "chapter", "predictions", "seed_runs", "finetuned", "predicted", "report", "score_seeds", "paired_delta", "answer_share", "sink_share", "balanced_subset", "rank_correlation", "pooled", "restrict",
-           "summarize", "verdict", "VERDICTS"]
+__all__ = ["Chapter", "chapter", "theme", "predictions", "seed_runs", "finetuned", "predicted", "report", "score_seeds",
+           "paired_delta", "answer_share", "sink_share", "balanced_subset", "rank_correlation", "pooled", "restrict",
+           "summarize", "accuracy", "verdict", "VERDICTS"]
 
 VERDICTS = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger",
             "not testable here": "note"}
@@ -50,15 +51,20 @@ class Chapter:
     vlm_sampling: dict    # the VLMs' frames: the sampler named, or each model's own default (then no params)
 
 
+def theme() -> None:
+    """The book's plot theme (every chapter's figures look alike); ``chapter`` sets it too."""
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+
+
 def chapter(dataset: str, data_root, fold: int | None = 1, seed: int = 0, limit: int | None = None,
             vlm_sampler: str | None = None, vlm_sampler_params: dict | None = None) -> Chapter:
     """Set a chapter up: the plot theme of the book, and its labels, data and VLM sampling (`Chapter`)."""
-    import seaborn as sns
-
     from emoprobe.labels import label_set
     from emoprobe.sources import is_probe
 
-    sns.set_theme(style="whitegrid", context="notebook")
+    theme()
     return Chapter(labels=list(label_set(dataset)), synthetic=is_probe(data_root),
                    data=dict(dataset=dataset, data_root=data_root, fold=fold, seed=seed, limit=limit),
                    vlm_sampling=dict(sampler=vlm_sampler, sampler_params=vlm_sampler_params if vlm_sampler else None))
@@ -183,15 +189,25 @@ def summarize(rows: list[dict], labels) -> dict:
     shares = np.asarray([out["predicted_share"][c] for c in labels])
     nz = shares[shares > 0]
     out["prediction_entropy_bits"] = float(-(nz * np.log2(nz)).sum())
-    for kind in ("macro", "micro"):
-        sel = [r for r in rows if r.get("kind") == kind]
-        out[f"{kind}_n"] = len(sel)
-        out[f"{kind}_accuracy"] = float(np.mean([r["prediction"] == r["label"] for r in sel])) if sel else None
-    for caught, tag in ((True, "sampled"), (False, "missed")):
-        sel = [r for r in rows if r.get("kind") == "micro" and r.get("event_sampled") is caught]
-        out[f"micro_{tag}_n"] = len(sel)
-        out[f"micro_{tag}_accuracy"] = float(np.mean([r["prediction"] == r["label"] for r in sel])) if sel else None
+    for name, kind, caught in (("macro", "macro", None), ("micro", "micro", None), ("micro_sampled", "micro", True),
+                               ("micro_missed", "micro", False)):
+        acc = accuracy(rows, kind, caught)
+        out[f"{name}_n"] = acc["n"]
+        out[f"{name}_accuracy"] = acc["accuracy"] if acc["n"] else None
     return out
+
+
+def accuracy(rows, kind: str | None = "micro", caught: bool | None = None) -> dict:
+    """Accuracy on the probe rows of one ``kind`` ("micro", "macro"; None: every row), ``caught`` True / False:
+    only those whose sampled frames caught / missed the event (rows carry ``kind`` and ``event_sampled``).
+    ``{"n", "correct", "accuracy", "low", "high"}`` with a Wilson 95 % interval; accuracy NaN on no rows."""
+    from emoprobe.metrics import wilson_interval
+
+    sel = [r for r in rows if (kind is None or r.get("kind") == kind)
+           and (caught is None or r.get("event_sampled") is caught)]
+    k = sum(r["prediction"] == r["label"] for r in sel)
+    low, high = wilson_interval(k, len(sel))
+    return {"n": len(sel), "correct": k, "accuracy": k / len(sel) if sel else float("nan"), "low": low, "high": high}
 
 
 def verdict(status: str, text: str) -> str:

@@ -233,10 +233,12 @@ def sink_share(rows, tail, labels, n_boot: int = 1000, seed: int = 0) -> dict:
     return out
 
 
-def rank_correlation(rows, labels, values, n_boot: int = 1000, seed: int = 0) -> dict:
+def rank_correlation(rows, labels, values, n_boot: int = 1000, seed: int = 0, minus=None) -> dict:
     """Spearman's ρ between each class's F1 and ``values`` (one number per class of ``labels``, e.g. its word
     frequency), with a 95 % interval (clips; with ``{seed: rows}`` also seeds: per-class F1 is then the mean over
-    seeds). A resample whose per-class F1 is all equal has no ρ and is left out of the interval."""
+    seeds). A resample whose per-class F1 is all equal has no ρ and is left out of the interval. ``minus``: a
+    second ordering of the classes (e.g. the word frequencies of another language); the statistic is then ρ with
+    ``values`` minus ρ with ``minus``, both on the same resample, so the interval says which ordering F1 follows."""
     from scipy.stats import spearmanr
 
     labels = list(labels)
@@ -245,16 +247,20 @@ def rank_correlation(rows, labels, values, n_boot: int = 1000, seed: int = 0) ->
     _, runs = _aligned(rows)
     t = np.array([index[r["label"]] for r in runs[0]])
     p = np.array([[index.get(x, k) for x in predicted(run)] for run in runs])
-    values = np.asarray(values, dtype=float)
-    if values.shape != (k,):
-        raise ValueError(f"values: expected one number per class ({k}), got shape {values.shape}")
+    orders = [np.asarray(v, dtype=float) for v in ([values] if minus is None else [values, minus])]
+    for v in orders:
+        if v.shape != (k,):
+            raise ValueError(f"values: expected one number per class ({k}), got shape {v.shape}")
 
     def f1s(pp, tt):
         return metrics._scalars(np.bincount(tt * (k + 1) + pp, minlength=k * (k + 1)).reshape(k, k + 1))["_per_class"][2]
 
     def rho(pp, tt):
         f = np.mean([f1s(row, tt) for row in pp], axis=0)
-        return spearmanr(f, values).statistic if np.ptp(f) > 0 else np.nan
+        if not np.ptp(f) > 0:
+            return np.nan
+        r = [spearmanr(f, v).statistic for v in orders]
+        return r[0] if minus is None else r[0] - r[1]
 
     tt = np.broadcast_to(t, p.shape)
     low, high = _seeds_then_clips([p, tt], lambda pp, t2: rho(pp, t2[0]), n_boot, seed)

@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass, field
 
 __all__ = ["STATUSES", "CHANCE_FACTOR", "UNPARSED_LIMIT", "EQUIVALENCE_MARGIN", "COLLAPSE_MARGIN", "PAPER_PEAK_FPS",
-           "MISS_SHARE", "Score", "Delta", "Verdict", "near_chance", "f1_vlm_vs_vision", "f2_frame_shuffle",
+           "MISS_SHARE", "Score", "Delta", "Verdict", "chance", "near_chance", "f1_vlm_vs_vision", "f2_frame_shuffle",
            "f3_lexical_frequency", "f4_head_collapse", "f5_balanced_finetuning", "f6_fps_sweep", "f6_micro_capture",
            "f7_msce"]
 
@@ -88,11 +88,16 @@ class Verdict:
         return " ".join(self.reasons)
 
 
-def near_chance(macro_f1: float, num_classes: int) -> bool:
-    """True when macro-F1 is below ``CHANCE_FACTOR`` x chance (or not a number: nothing was measured)."""
+def chance(num_classes: int) -> float:
+    """The score of guessing among ``num_classes`` balanced classes (macro-F1, accuracy and recall alike): 1/K."""
     if num_classes < 2:
         raise ValueError(f"num_classes: expected at least 2, got {num_classes}")
-    return not (macro_f1 == macro_f1) or macro_f1 < CHANCE_FACTOR / num_classes
+    return 1.0 / num_classes
+
+
+def near_chance(macro_f1: float, num_classes: int) -> bool:
+    """True when macro-F1 is below ``CHANCE_FACTOR`` x chance (or not a number: nothing was measured)."""
+    return not (macro_f1 == macro_f1) or macro_f1 < CHANCE_FACTOR * chance(num_classes)
 
 
 def _broken(score: Score) -> bool:
