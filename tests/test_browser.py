@@ -1,10 +1,12 @@
 """The rendered smoke book in a real headless Chromium: pages load, figures show, math renders, links resolve.
+``EMOPROBE_BOOK_HTML=_build/html`` runs the same checks on a book already built (the quick one, say).
 
 Needs Debian's chromium (`.ci/run` installs it); without one these tests are skipped and say why.
 """
 
 import functools
 import http.server
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -25,13 +27,19 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 
 @pytest.fixture(scope="module")
-def site(smoke_book):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(smoke_book["html"]))
+def site(request):
+    """The book served over HTTP: the smoke book built for the tests, or an already built book named by
+    ``EMOPROBE_BOOK_HTML`` (e.g. ``_build/html`` after ``make book``, to check the quick book itself)."""
+    given = os.environ.get("EMOPROBE_BOOK_HTML")
+    html = Path(given).resolve() if given else Path(request.getfixturevalue("smoke_book")["html"])
+    if not (html / "index.html").is_file():
+        pytest.fail(f"EMOPROBE_BOOK_HTML={given}: no index.html there; expected a built book (make book)")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
     handler.log_message = lambda *a, **k: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}/", "html": Path(smoke_book["html"])}
+    yield {"url": f"http://127.0.0.1:{server.server_port}/", "html": html}
     server.shutdown()
 
 

@@ -100,11 +100,13 @@ def test_ground_truth_adds_missing_clips_as_unanswered(tmp_path):
 
 # --- the published GPT-4V with Emotion predictions (github.com/zeroQiaoba/gpt4v-emotion) ---------------------------------
 
-@pytest.mark.parametrize(("dataset", "n_all", "n_answered", "war", "uar", "neutral_share"), [
-    ("dfew", 2341, 2337, 43.69, 36.84, 38.5),
-    ("ferv39k", 7847, 7538, 34.28, 24.92, 61.1),
-])
-def test_reproduces_gpt4v_recomputation(dataset, n_all, n_answered, war, uar, neutral_share):
+@pytest.mark.parametrize("dataset", ["dfew", "ferv39k"])
+def test_reproduces_gpt4v_recomputation(dataset):
+    from emoprobe.reference import GPT4V_RECOMPUTED  # the numbers the book states for these files
+
+    want = GPT4V_RECOMPUTED[dataset]
+    n_all, n_answered, war, uar = want["clips"], want["answered"], want["war"], want["uar"]
+    neutral_share = want["neutral_predicted_share"]
     folder = HELDOUT / dataset
     if not (folder / "label-gpt4v.csv").is_file() or not (folder / "label.csv").is_file():
         pytest.skip(f"published GPT-4V predictions not available under {folder} (set EMOPROBE_GPT4V_PREDICTIONS)")

@@ -90,8 +90,8 @@ FPS_CURVE_DIGITIZED = {
 MICRO_EXPRESSION_SECONDS = (0.25, 0.5)
 
 # Table 3 of the paper (multi-stage context enrichment, MSCE), Qwen2.5-VL macro-F1, as reported in the
-# third-party notes on the paper's v2 (`research_notes/experiment_checklist.md` in the GitHub repository
-# gowreesh-mago/video2reaction); the baselines equal Table 2's "original" row.
+# third-party notes on the paper's v2 (`research_notes/experiment_checklist.md` at commit 4b61a7e of the GitHub
+# repository gowreesh-mago/video2reaction); the baselines equal Table 2's "original" row.
 TABLE3 = {"Qwen2.5-VL": {"mafw": {"baseline": 0.2449, "msce": 0.2731},
                          "dfew": {"baseline": 0.4552, "msce": 0.4820}}}
 
@@ -123,6 +123,12 @@ VISION_ONLY_BASELINES = {
 
 # GPT-4V zero-shot ("GPT-4V with Emotion", 3 uniformly sampled frames), WAR / UAR in %, as reported.
 GPT4V_REPORTED = {"dfew": {"war": 43.80, "uar": 36.96}, "ferv39k": {"war": 34.29, "uar": 24.92}}
+# The same predictions recomputed from the published files over the answered clips (%; SOURCES["GPT4V_DFEW"]):
+# how often GPT-4V answers neutral against neutral's share of the test clips is the collapse the book teaches.
+GPT4V_RECOMPUTED = {"dfew": {"clips": 2341, "answered": 2337, "war": 43.69, "uar": 36.84,
+                             "neutral_predicted_share": 38.5, "neutral_true_share": 22.8},
+                    "ferv39k": {"clips": 7847, "answered": 7538, "war": 34.28, "uar": 24.92,
+                                "neutral_predicted_share": 61.1}}
 
 # Where each published number of this module comes from, in the words a chapter prints beside it: the
 # authors' own page, a figure of theirs read off by eye, or notes by a third party.
@@ -130,7 +136,16 @@ PROJECT_PAGE = "https://madhav1ag.github.io/vlm-temporal-emotion-gap/"
 SOURCES = {
     "TABLE2": f"the paper's Table 2, as printed on the authors' project page ({PROJECT_PAGE})",
     "TABLE3": "the paper's Table 3 as given in third-party notes on its v2 (research_notes/experiment_checklist.md "
-              "in github.com/gowreesh-mago/video2reaction), not on the authors' page",
+              "in github.com/gowreesh-mago/video2reaction at commit 4b61a7e), not on the authors' page",
+    "LEXICAL_FIGURE": "the authors' figure of per-class F1 against word frequency (lexical_correlation.jpg on "
+                      f"{PROJECT_PAGE}); its y-axis has no values, so only the pattern can be compared",
+    "CONFUSION_FIGURE": "the authors' description of their MAFW confusion matrices, original against balanced "
+                        f"fine-tuning (MAE-DFER, HiCMAE, Qwen2.5-VL; {PROJECT_PAGE}; the image itself is not "
+                        "retrievable): a \"neutral\" sink, and predictions \"markedly more uniform\" after "
+                        "balanced fine-tuning",
+    "GPT4V_DFEW": "recomputed by `emoprobe score` from GPT-4V with Emotion's published DFEW predictions "
+                  "(results/dfew/label-gpt4v.csv and label.csv of github.com/zeroQiaoba/gpt4v-emotion at commit "
+                  "e82d695; tests/test_score.py recomputes them when the files are present)",
     "FPS_CURVE_DIGITIZED": f"read off the authors' frame-rate figure (about ±0.002; {PROJECT_PAGE})",
     "MICRO_EXPRESSION_SECONDS": "the paper's abstract",
 }

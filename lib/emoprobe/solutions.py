@@ -10,7 +10,7 @@ from pathlib import Path
 
 from emoprobe.sources import is_probe, split
 
-__all__ = ["heading", "probe_profile", "needs_probe", "gpt4v_scores", "gpt4v_howto"]
+__all__ = ["heading", "probe_profile", "needs_probe", "gpt4v_scores", "gpt4v_howto", "as_gpt4v_files"]
 
 GPT4V_SOURCE = "https://github.com/zeroQiaoba/gpt4v-emotion"
 GPT4V_ENV = "EMOPROBE_GPT4V_PREDICTIONS"  # the folder tests/test_score.py reads too
@@ -63,6 +63,28 @@ def gpt4v_scores(dataset: str = "dfew") -> dict | None:
     from emoprobe.score import score_file
 
     return score_file(folder / "label-gpt4v.csv", dataset, ground_truth=folder / "label.csv")
+
+
+def as_gpt4v_files(rows, folder) -> tuple[Path, Path]:
+    """Write prediction rows in the layout of the published GPT-4V files, so that a solution can run their
+    steps on any model's answers: ``label.csv`` (``name,gt``: every clip) and ``label-gpt4v.csv``
+    (``name,gt,gpt4v``: the answered clips, the answer as a ranked list; results/dfew/label-gpt4v.csv of
+    github.com/zeroQiaoba/gpt4v-emotion at commit e82d695). Returns the two paths (predictions, ground truth)."""
+    import csv
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    truth, preds = folder / "label.csv", folder / "label-gpt4v.csv"
+    with open(truth, "w", newline="") as t, open(preds, "w", newline="") as p:
+        tw, pw = csv.writer(t), csv.writer(p)
+        tw.writerow(["name", "gt"])
+        pw.writerow(["name", "gt", "gpt4v"])
+        for r in rows:
+            tw.writerow([r["id"], r["label"]])
+            ranked = r.get("ranked") or ([r["prediction"]] if r.get("prediction") else [])
+            if r.get("outcome") == "parsed" and ranked:
+                pw.writerow([r["id"], r["label"], ",".join(ranked)])
+    return preds, truth
 
 
 def gpt4v_howto(dataset: str = "dfew", then: str = "") -> str:
