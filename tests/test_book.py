@@ -150,7 +150,6 @@ def test_rerun_command_gives_the_same_parameters(smoke_book, tmp_path):
     import html
     import shlex
     import subprocess
-    import sys
 
     from emoprobe.book import rerun_command
 
@@ -161,10 +160,10 @@ def test_rerun_command_gives_the_same_parameters(smoke_book, tmp_path):
         page = html.unescape(re.sub(r"<[^>]+>", "", (smoke_book["html"] / "notebooks" / f"{name}.html").read_text()))
         assert f"papermill notebooks/{name}.ipynb" in page  # the command is on the page as text
         cmd = shlex.split(rerun_command(f"notebooks/{name}.ipynb", params))
-        assert cmd[0] == "papermill"
+        assert cmd[0] == ".venv/bin/papermill" and (ROOT / cmd[0]).is_file()
         out = tmp_path / f"{name}.ipynb"
-        subprocess.run([sys.executable, "-m", "papermill", cmd[1], str(out), *cmd[3:], "--prepare-only"],
-                       cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([cmd[0], cmd[1], str(out), *cmd[3:], "--prepare-only"], cwd=ROOT, check=True,
+                       capture_output=True)
         injected = next(c for c in nbformat.read(out, as_version=4).cells
                         if "injected-parameters" in c.metadata.get("tags", []))
         scope = {}

@@ -88,7 +88,8 @@ def rerun_command(notebook: str, parameters: dict) -> str:
     import shlex
 
     name = Path(notebook).stem
-    return (f"papermill {shlex.quote(notebook)} {shlex.quote(name + '.out.ipynb')} -y "
+    # the virtualenv's papermill, as every command of the README: it runs from a fresh clone after `make`
+    return (f".venv/bin/papermill {shlex.quote(notebook)} {shlex.quote(name + '.out.ipynb')} -y "
             + shlex.quote(json.dumps(parameters, ensure_ascii=False)))
 
 
