@@ -189,6 +189,20 @@ def test_warm_rebuild_reuses_executed_notebooks(smoke_book):
     make_book(profile="smoke", root=smoke_book["root"], build=False, log=logs.append)
     assert all("up to date" in line for line in logs if line.startswith("book: f")), logs
     assert sum("up to date" in line for line in logs) == len(RUNS)
+    # a chapter edited since it ran, reused by --only for another chapter, is reported as out of date
+    f1 = smoke_book["root"] / "notebooks" / "f1_vlm_vs_vision.ipynb"
+    before = f1.read_bytes()
+    try:
+        nb = nbformat.read(f1, as_version=4)
+        nb.cells.append(nbformat.v4.new_markdown_cell("An edit after the run."))
+        nbformat.write(nb, f1)
+        logs.clear()
+        make_book(profile="smoke", root=smoke_book["root"], only=["f2_frame_shuffle"], build=False, log=logs.append)
+        assert [line for line in logs if "out of date" in line] == [
+            line for line in logs if line.startswith("book: f1_vlm_vs_vision:")], logs
+        assert any(line.startswith("book: f1_vlm_vs_vision:") for line in logs)
+    finally:
+        f1.write_bytes(before)
 
 
 @pytest.mark.slow

@@ -39,6 +39,15 @@ def test_table_has_every_finding_and_flags_chapters_that_recorded_nothing():
     assert all(r["status"] == "not executed" for r in rows[1:])
 
 
+def test_a_stale_chapter_is_flagged_in_its_row():
+    """A chapter reused by ``emoprobe book --only`` although its inputs changed keeps its verdict but says it is
+    out of date, in the page and in the data files alike."""
+    rows = table({"f1_vlm_vs_vision": _record()}, stale={"f1_vlm_vs_vision"})
+    assert rows[0]["status"] == "partly reproduced" and rows[0]["reason"].startswith("STALE")
+    assert rows[0]["reason"].endswith(V.reasons[0])
+    assert "STALE" in page(rows, "") and not table({"f1_vlm_vs_vision": _record()})[0]["reason"].startswith("STALE")
+
+
 def test_page_links_every_row_to_its_chapter_and_escapes_table_cells(tmp_path):
     rec = {**_record(), "reason": "a | b"}
     rows = table({"f1_vlm_vs_vision": rec})

@@ -221,24 +221,19 @@ def _literal(text):
 RESULTS_MARKER = "<!-- the results table: written here by emoprobe book -->"
 
 
-def results_rows(executed: dict[str, Path]) -> list[dict]:
-    """The results page's rows, from the result each executed finding chapter recorded (emoprobe.results)."""
+def results_rows(executed: dict[str, Path], stale=()) -> list[dict]:
+    """The results page's rows, from the result each executed finding chapter recorded (emoprobe.results);
+    ``stale``: the chapters reused although out of date."""
     from emoprobe.results import table
 
     records = {}
     for name, path in executed.items():
         if Path(path).is_file():
             records[name] = nbformat.read(path, as_version=4).metadata.get("emoprobe", {}).get("result")
-    return table(records)
+    return table(records, stale)
 
 
-def _results_table(executed: dict[str, Path]) -> str:
-    from emoprobe.results import page
-
-    return page(results_rows(executed), "")
-
-
-def stage(root: Path, executed: dict[str, Path], runs: list[dict], build: Path) -> Path:
+def stage(root: Path, executed: dict[str, Path], runs: list[dict], build: Path, stale=()) -> Path:
     """Copy the book sources and the executed notebooks into ``build/src`` (the tree Jupyter Book reads)."""
     src = build / "src"
     if src.exists():
@@ -256,7 +251,9 @@ def stage(root: Path, executed: dict[str, Path], runs: list[dict], build: Path) 
         text = template.read_text()
         if RESULTS_MARKER not in text:
             raise BookError(f"{template}: expected the line {RESULTS_MARKER!r} where the results table goes")
-        (src / "book" / "results.md").write_text(text.replace(RESULTS_MARKER, _results_table(executed)))
+        from emoprobe.results import page
+
+        (src / "book" / "results.md").write_text(text.replace(RESULTS_MARKER, page(results_rows(executed, stale), "")))
     mathjax = root / "node_modules" / "mathjax" / "es5"
     if not (mathjax / "tex-chtml.js").is_file():
         raise BookError(f"MathJax is missing ({mathjax}); run `npm ci` (make does it) so math renders offline")
@@ -298,22 +295,27 @@ def make_book(profile: str = "quick", only: list[str] | None = None, force: bool
                         + "\n  ".join(missing))
     out_dir = root / "_build" / "executed" / profile
     fingerprint = _code_fingerprint(root)
-    executed = {}
+    executed, stale = {}, set()
     for run in runs:
         if only and run["name"] not in only:
             path = out_dir / f"{run['name']}.ipynb"
             if not path.is_file():
                 raise BookError(f"{run['name']} has not been executed for profile {profile}; drop --only")
+            if nbformat.read(path, as_version=4).metadata.get("emoprobe", {}).get("run_key") != run_key(
+                    run["path"], run["parameters"], fingerprint):
+                stale.add(run["name"])
+                log(f"book: {run['name']}: reused as it is, but it is out of date (its notebook, parameters or the "
+                    "library changed since it ran); its results row says so")
             executed[run["name"]] = path
             continue
         executed[run["name"]] = execute(run, out_dir, fingerprint, force=force, log=log)
     if not build:
         return out_dir
-    src = stage(root, executed, runs, root / "_build")
+    src = stage(root, executed, runs, root / "_build", stale)
     html = build_book(src, root, log=log)
     from emoprobe.results import write_files
 
-    write_files(results_rows(executed), html)
+    write_files(results_rows(executed, stale), html)
     log(f"book: open {html / 'index.html'}")
     return html
 

@@ -141,9 +141,13 @@ def conclude(finding: str, verdict, text: str, *, paper: list[Point], ours: list
 
 # --- the results page ---------------------------------------------------------------------------------------------
 
-def table(records: dict[str, dict | None]) -> list[dict]:
+STALE = "STALE (executed before its notebook, parameters or the library last changed; rebuild without --only): "
+
+
+def table(records: dict[str, dict | None], stale=()) -> list[dict]:
     """One row per finding (``FINDINGS`` order) from each chapter's record (None: not executed / nothing
-    recorded)."""
+    recorded); the reason of a chapter in ``stale`` (reused by ``emoprobe book --only`` although what it
+    depends on changed) starts with ``STALE``, so an out-of-date verdict never reads as this build's."""
     rows = []
     for finding, (chapter, claim) in FINDINGS.items():
         rec = records.get(chapter)
@@ -152,7 +156,10 @@ def table(records: dict[str, dict | None]) -> list[dict]:
                          "reason": "this chapter was not executed in this build (or recorded no result)",
                          "paper": "", "paper_source": "", "ours": "", "profile": "", "seeds": [], "models": []})
         else:
-            rows.append({k: rec.get(k) for k in COLUMNS})
+            row = {k: rec.get(k) for k in COLUMNS}
+            if chapter in stale:
+                row["reason"] = STALE + str(row["reason"])
+            rows.append(row)
     return rows
 
 
