@@ -104,7 +104,7 @@ def test_dead_server_is_named(tmp_path):
         backend.check()
 
 
-def test_a_server_that_is_still_starting_is_waited_for():
+def test_a_server_that_is_still_starting_is_waited_for(capsys):
     """The port opens 1.5 s after the run starts (a real server thread bound late); check() waits for it, and a
     server that never comes gives up after startup_wait seconds, naming the URL."""
     import time
@@ -135,6 +135,7 @@ def test_a_server_that_is_still_starting_is_waited_for():
     try:
         # without waiting this fails at once: nothing listens on the port yet
         assert _backend(url, startup_wait=20).check() == {url: ["stub"]}
+        assert f"server {url} is not answering yet" in capsys.readouterr().err  # said once, not silent
     finally:
         while not servers:
             time.sleep(0.1)

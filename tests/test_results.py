@@ -70,3 +70,16 @@ def test_figure_puts_both_sides_on_one_axis():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["paper", "ours", "ours 2"]
     labels = ax.get_legend_handles_labels()[1]
     assert sorted(labels) == ["chance", "paper (as reported)", "this build (95 % interval)"]
+
+
+@pytest.mark.parametrize("rows", [1, 3, 8])
+def test_the_figures_legend_clears_the_axis_label(rows):
+    """The legend sits below the axes without covering the x-axis label, however few rows the figure has (a
+    three-row figure used to print the legend over the label)."""
+    fig = figure([], [Point(f"model {i}", 0.3 + 0.05 * i, 0.25 + 0.05 * i, 0.35 + 0.05 * i) for i in range(rows)],
+                 "share of answers naming happy or fear", "F4", reference=0.29, reference_label="their share")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    label = fig.axes[0].xaxis.label.get_window_extent(renderer)
+    assert not legend.overlaps(label) and legend.y1 <= label.y0

@@ -130,6 +130,8 @@ def _run(args) -> int:
           f"summary: {Path(args.out) / SUMMARY}")
     if not c["complete"] and not args.allow_partial:
         print(f"emoprobe eval: partial run: {c['records'] - c['scored']} of {c['records']} clips were not answered "
-              f"(see {Path(args.out) / SUMMARY}); rerun to retry them, or pass --allow-partial", file=sys.stderr)
+              f"(see {Path(args.out) / SUMMARY}); a rerun retries the backend failures and the clips whose file "
+              "has changed (repair or restore the missing and undecodable ones first), or pass --allow-partial",
+              file=sys.stderr)
         return PARTIAL
     return 0

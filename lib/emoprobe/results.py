@@ -95,7 +95,8 @@ def figure(paper: list[Point], ours: list[Point], xlabel: str, title: str, refer
     import matplotlib.pyplot as plt
 
     rows = [("paper", p) for p in paper] + [("ours", p) for p in ours]
-    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.42 * max(len(rows), 2)))
+    # constrained layout keeps the legend, outside below the axes, clear of the axis label and of every point
+    fig, ax = plt.subplots(figsize=(7.5, 1.3 + 0.42 * max(len(rows), 2)), layout="constrained")
     for y, (side, p) in enumerate(rows):
         if side == "paper":
             ax.plot(p.value, y, "s", color="0.35", ms=7, label="paper (as reported)" if y == 0 else None)
@@ -109,10 +110,7 @@ def figure(paper: list[Point], ours: list[Point], xlabel: str, title: str, refer
         ax.axhline(len(paper) - 0.5, color="0.8", lw=0.8)
     ax.set(yticks=range(len(rows)), yticklabels=[p.label for _, p in rows], xlabel=xlabel, title=title)
     ax.invert_yaxis()
-    # below the axes, so the legend never hides a point
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.9 / fig.get_figheight()), ncol=3, fontsize="small",
-              frameon=False)
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=3, fontsize="small", frameon=False)
     return fig
 
 

@@ -23,6 +23,7 @@ import itertools
 import logging
 import os
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -190,7 +191,7 @@ class OpenAICompatBackend(BaseBackend):
 
         import httpx
 
-        deadline, pause = time.monotonic() + float(self.startup_wait or 0), 0.5
+        deadline, pause, said = time.monotonic() + float(self.startup_wait or 0), 0.5, False
         while True:
             try:
                 r = self.client_.get(f"{url}/models", timeout=min(self.timeout, 10.0))
@@ -203,6 +204,10 @@ class OpenAICompatBackend(BaseBackend):
                 waited = f" after waiting {self.startup_wait:g} s" if self.startup_wait else ""
                 raise BackendError(f"server {url} is not reachable{waited} ({why}); start it, or raise "
                                    "startup_wait (--backend-param startup_wait=SECONDS)")
+            if not said:  # one line, so a wait of a minute does not look like a hang
+                print(f"openai backend: server {url} is not answering yet ({why}); waiting up to "
+                      f"{self.startup_wait:g} s for it to start", file=sys.stderr, flush=True)
+                said = True
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
 
