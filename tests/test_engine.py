@@ -12,6 +12,7 @@ from vlm_fixtures import CLIP_LABELS, tiny_qwen2_vl, write_clips  # noqa: F401
 from emoprobe import conditions, msce
 from emoprobe.budget import get_family
 from emoprobe.evaluate import evaluate, read_predictions
+from emoprobe.labels import LABEL_SETS
 from emoprobe.probe import corpus
 from emoprobe.probe.vlm.budget import budget_indices, frame_side
 from emoprobe.samplers import make_sampler
@@ -175,8 +176,13 @@ def test_video_classifier_backend_and_its_label_map(probe_data, tmp_path):
     assert summary["backend"] == "video_classifier" and summary["sampler"]["name"] == "segment_center"
     rows = _rows(tmp_path / "v")
     assert all(r["outcome"] == "parsed" and len(r["frame_indices"]) == 16 for r in rows)
-    with pytest.raises(ValueError, match="label map"):
-        evaluate(records, model=str(probe_data["vision"]), out_dir=tmp_path / "w", dataset="mafw", cache=False,
+    # a class the checkpoint cannot answer (its id2label has DFEW's seven): named before any clip is run
+    with pytest.raises(ValueError, match=r"label map.*\['contempt'\] have no model class"):
+        evaluate(records, model=str(probe_data["vision"]), out_dir=tmp_path / "w", dataset="dfew", cache=False,
+                 labels=[*LABEL_SETS["dfew"], "contempt"], progress=False)
+    # and a truth that is no class at all is named before the model is even built
+    with pytest.raises(ValueError, match="not one of the classes"):
+        evaluate(records, model=str(probe_data["vision"]), out_dir=tmp_path / "w2", dataset="mafw", cache=False,
                  progress=False)
     with pytest.raises(ValueError, match="budget rule"):
         evaluate(records, model=str(probe_data["vision"]), out_dir=tmp_path / "x", dataset="dfew", visual_tokens=16,
