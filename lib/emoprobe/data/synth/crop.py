@@ -1,9 +1,8 @@
 """The face crop of a rendered probe frame: DFEW, MAFW and FERV39k ship face-cropped clips, so the probe does too.
 
-The box was measured on the generator's gallery (fractions of the frame side). Without the crop the face is
-about half the frame and an expression moves a few pixels at 56 px; neither tiny probe model then left chance
-level within the quick profile's budget (measured: VideoMAE macro-F1 0.07 on 11 classes). Training pools and
-the test sets written to disk both pass through ``face_crop``, so no model sees a crop it was not trained on.
+The box is a fraction of the frame side, read off the generator's gallery; why the probe crops at all is in
+the probe-models chapter ("How the recipe was chosen"). Training pools and the test sets written to disk both
+pass through ``face_crop``, so no model sees a crop it was not trained on.
 """
 
 from __future__ import annotations

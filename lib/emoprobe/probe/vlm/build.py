@@ -3,10 +3,10 @@
 What is built (``build``): a byte-level BPE tokenizer trained here with ``tokenizers`` on the probe's own text
 (`emoprobe.probe.corpus.tokenizer_corpus`: every prompt, the label words of DFEW/MAFW/FERV39k, captions,
 motion phrases) plus the eight Qwen2-VL special tokens; Qwen's chat template; the official
-``Qwen2VLProcessor`` with explicit pixel limits; and a Qwen2-VL of about 0.3 M parameters with the recipe's
-shape (the CPU recipe measured here: vision patch 7, embed 64, depth 2; LM hidden 64, 2 layers, 4 heads, 2 KV
-heads, ``mrope_section`` [2, 3, 3], which must sum to head_dim / 2; the defaults, ``MODEL_DEFAULTS``, use
-patch 14). ``ProbeVLM.save_pretrained`` writes model, processor and generation config (eos ``<|im_end|>``, pad
+``Qwen2VLProcessor`` with explicit pixel limits; and a Qwen2-VL of about 0.3 M parameters in the shape of
+``MODEL_DEFAULTS`` (emoprobe.probe.vlm.budget: vision patch 14, embed 64, depth 2; LM hidden 64, 2 layers, 4
+heads, 2 KV heads, ``mrope_section`` [2, 3, 3], which must sum to head_dim / 2; why each value, in the book's
+probe-models chapter). ``ProbeVLM.save_pretrained`` writes model, processor and generation config (eos ``<|im_end|>``, pad
 ``<|endoftext|>``, left padding) into ONE folder, so ``emoprobe.vlm.hf.HFBackend(model=folder)`` loads it
 exactly as it loads a hub checkpoint.
 """
