@@ -20,9 +20,11 @@ from emoprobe.registry import Registry
 from emoprobe.samplers import CLASS_SAMPLERS, SAMPLERS
 from emoprobe.vlm.base import BACKENDS, Backend, VLMRequest, make_backend
 from emoprobe.vlm.registry import MODELS, ModelSpec, get_model
+from emoprobe.vlm.tiny import TINY_BUILDERS
 
 REGISTRIES = {"frame sampler": SAMPLERS, "class sampler": CLASS_SAMPLERS, "backend": BACKENDS, "model": MODELS,
-              "VLM family": FAMILIES, "dataset": DATASETS, "zoo model kind": KINDS, "zoo profile": PROFILES}
+              "VLM family": FAMILIES, "dataset": DATASETS, "zoo model kind": KINDS, "zoo profile": PROFILES,
+              "tiny builder": TINY_BUILDERS}
 
 
 @pytest.mark.parametrize("kind", sorted(REGISTRIES))

@@ -18,14 +18,13 @@ from ``config.json``'s ``model_type``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from emoprobe.registry import Registry
+from emoprobe.registry import Registry, unknown_name
 
 __all__ = ["ModelSpec", "MODELS", "as_spec", "get_model", "list_models", "family_from_config", "MODEL_TYPE_FAMILIES"]
 
@@ -203,11 +202,8 @@ def get_model(name_or_path: str, **overrides) -> ModelSpec:
                          pass_fps=omni,
                          notes=f"Local folder (model_type {model_type!r}); processor settings as saved there.",
                          **params)
-    else:
-        close = difflib.get_close_matches(key.lower(), list(MODELS), n=5, cutoff=0.4)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"unknown model {key!r}: not a registered name and not a local folder.{hint} "
-                         f"Registered: {', '.join(list_models())}")
+    else:  # the registry's own message (close names, then every name), saying that no folder has this name
+        raise ValueError(f"{unknown_name('model', key, MODELS)} (no local folder has this path either)")
     if overrides:
         known = {f.name for f in dataclasses.fields(ModelSpec)}
         unknown = sorted(set(overrides) - known)

@@ -23,6 +23,8 @@ import json
 import os
 from pathlib import Path
 
+from emoprobe.registry import Registry
+
 __all__ = ["TINY_BUILDERS", "build_tiny", "tiny_qwen2_vl", "tiny_llava_next_video", "TINY_CORPUS"]
 
 # Text the tokenizer is trained on: the words our prompts and answers use, so a prompt tokenizes into a
@@ -196,15 +198,15 @@ def tiny_llava_next_video(folder, seed: int = 0, hidden: int = 32, image_size: i
                                                   bos_token_id=ids["<s>"]))
 
 
-TINY_BUILDERS = {"qwen2-vl": tiny_qwen2_vl, "llava-next-video": tiny_llava_next_video}
+# family -> builder(folder, seed=..., **params) -> folder; the one registry shape (emoprobe.registry)
+TINY_BUILDERS = Registry("tiny builder")
+TINY_BUILDERS.register("qwen2-vl", tiny_qwen2_vl)
+TINY_BUILDERS.register("llava-next-video", tiny_llava_next_video)
 
 
 def build_tiny(family: str, folder, seed: int = 0, **params) -> Path:
     """Build (or reuse, if ``folder`` already holds a finished build) the tiny model of ``family``."""
-    try:
-        builder = TINY_BUILDERS[family]
-    except KeyError:
-        raise ValueError(f"no tiny builder for family {family!r}; expected one of {sorted(TINY_BUILDERS)}") from None
+    builder = TINY_BUILDERS.get(family)
     folder = Path(folder)
     if (folder / "EMOPROBE_TINY.json").exists() and (folder / "config.json").exists():
         return folder
@@ -217,6 +219,8 @@ def build_tiny(family: str, folder, seed: int = 0, **params) -> Path:
 from emoprobe.vlm.tiny_llava import tiny_internvl3, tiny_llava_onevision, tiny_video_llava  # noqa: E402
 from emoprobe.vlm.tiny_qwen import tiny_qwen2_5_omni, tiny_qwen2_5_vl, tiny_qwen3_vl  # noqa: E402
 
-TINY_BUILDERS.update({"qwen2.5-vl": tiny_qwen2_5_vl, "qwen3-vl": tiny_qwen3_vl, "qwen2.5-omni": tiny_qwen2_5_omni,
-                      "internvl3": tiny_internvl3, "video-llava": tiny_video_llava,
-                      "llava-onevision": tiny_llava_onevision})
+for _family, _builder in {"qwen2.5-vl": tiny_qwen2_5_vl, "qwen3-vl": tiny_qwen3_vl, "qwen2.5-omni": tiny_qwen2_5_omni,
+                          "internvl3": tiny_internvl3, "video-llava": tiny_video_llava,
+                          "llava-onevision": tiny_llava_onevision}.items():
+    TINY_BUILDERS.register(_family, _builder)
+del _family, _builder
