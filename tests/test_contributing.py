@@ -54,9 +54,9 @@ def test_a_new_sampler_and_a_new_model_run_by_name(clips, every_other, tiny_qwen
         registry.MODELS.unregister("my-tiny-qwen")
 
 
-def test_a_new_backend_and_a_new_dataset_run_by_name(tmp_path, monkeypatch):
-    """The guide's backend (a class and one registration line) and dataset (class names, a layout, one
-    registration), evaluated together by name."""
+def test_a_new_backend_and_a_new_dataset_run_by_name(tmp_path):
+    """The guide's backend (a class and one registration line) and dataset (a layout with its classes and
+    integer orders, one registration), evaluated together by name."""
     from emoprobe import data, labels
     from emoprobe.data import DATASETS, Format, Layout
     from emoprobe.video import write_video
@@ -85,9 +85,11 @@ def test_a_new_backend_and_a_new_dataset_run_by_name(tmp_path, monkeypatch):
             return [response("happy" if r.frames.mean() > self.threshold else "sad") for r in requests]
 
     BACKENDS.register("brightness_test", Brightness)
-    monkeypatch.setitem(labels.LABEL_SETS, "toyset", ("happy", "sad"))
-    DATASETS.register("toyset", Layout(name="toyset", title="ToySet", clip_dirs=("videos",), formats={
-        "official": Format(("lists/{split}.csv",), line="csv", header=("clip", "emotion"), shape="<clip>,<emotion>")}))
+    DATASETS.register("toyset", Layout(name="toyset", title="ToySet", classes=("happy", "sad"), clip_dirs=("videos",),
+                                       formats={"official": Format(("lists/{split}.csv",), line="csv",
+                                                                   header=("clip", "emotion"), shape="<clip>,<emotion>"),
+                                                "ids": Format(("lists/{split}_ids.txt",), line="words", order="ours")},
+                                       id_orders={"ours": ("sad", "happy")}, one_based=("ours",)))
     try:
         root = tmp_path / "ToySet"
         (root / "videos").mkdir(parents=True)
@@ -103,6 +105,9 @@ def test_a_new_backend_and_a_new_dataset_run_by_name(tmp_path, monkeypatch):
                            out_dir=tmp_path / "run", cache=False, progress=False)
         assert summary["backend"] == "brightness_test"
         assert [r["prediction"] for r in _rows(tmp_path / "run")] == ["sad", "happy", "sad", "happy"]
+        assert labels.label_set("toyset") == ("happy", "sad")  # the layout is the one place that names the classes
+        (root / "lists" / "test_ids.txt").write_text("c0 1\nc1 2\n")
+        assert [r["label"] for r in data.load("toyset", root, fmt="ids")] == ["sad", "happy"]
         (root / "lists" / "test.csv").write_text("clip,emotion\nc0,bored\n")
         with pytest.raises(ValueError, match=r"test\.csv:2: unknown toyset class 'bored'"):
             data.load("toyset", root)

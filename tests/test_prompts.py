@@ -4,7 +4,7 @@ import pytest
 
 from emoprobe.labels import label_set
 from emoprobe.parse import parse
-from emoprobe.prompts import ORDERS, PROMPTS, class_order, list_prompts, render, template_hash
+from emoprobe.prompts import ORDERS, PROMPTS, Prompt, class_order, list_prompts, render, template_hash
 
 DFEW = label_set("dfew")
 MAFW = label_set("mafw")
@@ -21,7 +21,7 @@ def test_every_prompt_renders_and_records_provenance(prompt_id):
     assert out["template_hash"] == template_hash(prompt_id)
     assert "{" not in out["text"] and "}" not in out["text"]  # every field filled
     assert out["text"].startswith("Context: The lips move upwards.")
-    if PROMPTS[prompt_id].get("uses_labels"):
+    if PROMPTS[prompt_id].uses_labels:
         # the candidates appear in exactly the recorded order
         positions = [out["text"].index(label) for label in out["class_order"]]
         assert positions == sorted(positions)
@@ -95,3 +95,15 @@ def test_lettered_prompt_round_trips_through_the_parser():
 
 def test_no_context_means_no_context_block():
     assert "Context" not in render("closed_set", DFEW, context="   ")["text"]
+
+
+def test_a_prompt_says_what_it_needs_from_its_fields():
+    timed = PROMPTS["closed_set_timed"]
+    assert timed.uses_labels and timed.needs_timestamps and not timed.lettered
+    assert PROMPTS["closed_set_options"].lettered and not PROMPTS["open"].uses_labels
+    with pytest.raises(ValueError, match=r"unknown field \{classes\}; a template may use labels"):
+        Prompt("Pick one of {classes}.", "a typo in a field")
+    with pytest.raises(ValueError, match="empty"):
+        Prompt("  ", "nothing to ask")
+    with pytest.raises(ValueError, match="unknown prompt 'closed_sett'. Did you mean 'closed_set'"):
+        render("closed_sett", DFEW)

@@ -16,6 +16,7 @@ from emoprobe.data import DATASETS
 from emoprobe.families import FAMILIES
 from emoprobe.probe.profiles import PROFILES
 from emoprobe.probe.zoo import KINDS
+from emoprobe.prompts import PROMPTS
 from emoprobe.registry import Registry
 from emoprobe.samplers import CLASS_SAMPLERS, SAMPLERS
 from emoprobe.vlm.base import BACKENDS, Backend, VLMRequest, make_backend
@@ -24,7 +25,7 @@ from emoprobe.vlm.tiny import TINY_BUILDERS
 
 REGISTRIES = {"frame sampler": SAMPLERS, "class sampler": CLASS_SAMPLERS, "backend": BACKENDS, "model": MODELS,
               "VLM family": FAMILIES, "dataset": DATASETS, "zoo model kind": KINDS, "zoo profile": PROFILES,
-              "tiny builder": TINY_BUILDERS}
+              "tiny builder": TINY_BUILDERS, "prompt": PROMPTS}
 
 
 @pytest.mark.parametrize("kind", sorted(REGISTRIES))

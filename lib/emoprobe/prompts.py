@@ -22,8 +22,11 @@ from __future__ import annotations
 import hashlib
 import json
 import string
+from dataclasses import dataclass
 
 import numpy as np
+
+from emoprobe.registry import Registry
 
 ORDERS = ("fixed", "alphabetical", "shuffled")
 
@@ -32,71 +35,82 @@ CONTEXT_BLOCK = "Context: {context}\n\n"
 
 LETTERS = string.ascii_uppercase
 
-PROMPTS: dict[str, dict] = {
-    # The only prompt quoted from the paper: its teaser figure (https://madhav1ag.github.io/vlm-temporal-emotion-gap/).
-    "teaser": {
-        "text": "What is the emotional state of character in this video?",
-        "description": "the paper's open question from its teaser figure; no candidate list",
-        "uses_labels": False,
-    },
-    "open": {
-        "text": "What emotion does the person in this video express? Answer with a single word.",
-        "description": "open question asking for one word; no candidate list",
-        "uses_labels": False,
-    },
-    "closed_set": {
-        "text": ("Which emotion does the person in this video express? Choose exactly one of these emotions: "
-                 "{labels}. Answer with the emotion word only."),
-        "description": "classification with the candidate list; answer is one class name",
-        "uses_labels": True,
-    },
-    "closed_set_options": {
-        "text": ("Which emotion does the person in this video express?\n{options}\n"
-                 "Answer with the letter of the correct option only."),
-        "description": "multiple choice with lettered options; parse with options=class_order",
-        "uses_labels": True,
-        "lettered": True,
-    },
-    # In the spirit of GPT-4V with Emotion (Lian et al., arXiv 2312.04293): rank every candidate, score the top-1.
-    "closed_set_ranked": {
-        "text": ("Consider the facial expression of the person across these frames. Rank all of the following "
-                 "emotions from most to least likely: {labels}. Reply only with the ranked list, separated by "
-                 "commas."),
-        "description": "ranks all candidates (GPT-4V with Emotion style); top-1 scored, top-k available",
-        "uses_labels": True,
-    },
-    "closed_set_timed": {
-        "text": ("These {n_frames} frames were taken from one video, in temporal order, at {timestamps}. "
-                 "Which emotion does the person express over this time? Choose exactly one of these emotions: "
-                 "{labels}. Answer with the emotion word only."),
-        "description": "classification that states each frame's timestamp",
-        "uses_labels": True,
-        "needs_timestamps": True,
-    },
-    # MSCE stage 1 (the paper's MSCE figure): the in-between frames turned into a short motion description.
-    "msce_motion": {
-        "text": ("Describe in one sentence how the face of the person changes across these frames (for example "
-                 "the mouth, eyes and eyebrows). Do not name an emotion."),
-        "description": "MSCE stage 1: describe facial motion in words, without naming an emotion",
-        "uses_labels": False,
-    },
-}
+FIELDS = ("labels", "options", "timestamps", "n_frames")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One template (``str.format`` fields from ``FIELDS``). What it needs follows from its fields, so a flag
+    cannot disagree with the text."""
+
+    text: str
+    description: str
+
+    def __post_init__(self):
+        if not self.text.strip():
+            raise ValueError("Prompt.text: expected a template, got an empty string")
+        unknown = sorted(set(self.fields) - set(FIELDS))
+        if unknown:
+            raise ValueError(f"Prompt.text: unknown field{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join('{' + f + '}' for f in unknown)}; a template may use {', '.join(FIELDS)}")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(f for _, f, _, _ in string.Formatter().parse(self.text) if f is not None)
+
+    @property
+    def uses_labels(self) -> bool:
+        return "labels" in self.fields or "options" in self.fields
+
+    @property
+    def lettered(self) -> bool:  # answered with a letter: parse with options=class_order
+        return "options" in self.fields
+
+    @property
+    def needs_timestamps(self) -> bool:
+        return "timestamps" in self.fields or "n_frames" in self.fields
+
+
+PROMPTS = Registry("prompt")
+# The only prompt quoted from the paper: its teaser figure (https://madhav1ag.github.io/vlm-temporal-emotion-gap/).
+PROMPTS.register("teaser", Prompt(
+    "What is the emotional state of character in this video?",
+    "the paper's open question from its teaser figure; no candidate list"))
+PROMPTS.register("open", Prompt(
+    "What emotion does the person in this video express? Answer with a single word.",
+    "open question asking for one word; no candidate list"))
+PROMPTS.register("closed_set", Prompt(
+    "Which emotion does the person in this video express? Choose exactly one of these emotions: {labels}. "
+    "Answer with the emotion word only.",
+    "classification with the candidate list; answer is one class name"))
+PROMPTS.register("closed_set_options", Prompt(
+    "Which emotion does the person in this video express?\n{options}\nAnswer with the letter of the correct "
+    "option only.",
+    "multiple choice with lettered options; parse with options=class_order"))
+# In the spirit of GPT-4V with Emotion (Lian et al., arXiv 2312.04293): rank every candidate, score the top-1.
+PROMPTS.register("closed_set_ranked", Prompt(
+    "Consider the facial expression of the person across these frames. Rank all of the following emotions from "
+    "most to least likely: {labels}. Reply only with the ranked list, separated by commas.",
+    "ranks all candidates (GPT-4V with Emotion style); top-1 scored, top-k available"))
+PROMPTS.register("closed_set_timed", Prompt(
+    "These {n_frames} frames were taken from one video, in temporal order, at {timestamps}. Which emotion does "
+    "the person express over this time? Choose exactly one of these emotions: {labels}. Answer with the emotion "
+    "word only.",
+    "classification that states each frame's timestamp"))
+# MSCE stage 1 (the paper's MSCE figure): the in-between frames turned into a short motion description.
+PROMPTS.register("msce_motion", Prompt(
+    "Describe in one sentence how the face of the person changes across these frames (for example the mouth, "
+    "eyes and eyebrows). Do not name an emotion.",
+    "MSCE stage 1: describe facial motion in words, without naming an emotion"))
 
 
 def list_prompts() -> list[str]:
-    return sorted(PROMPTS)
-
-
-def _template(prompt_id: str) -> dict:
-    try:
-        return PROMPTS[prompt_id]
-    except KeyError:
-        raise ValueError(f"unknown prompt {prompt_id!r}; expected one of {list_prompts()}") from None
+    return PROMPTS.names()
 
 
 def check_prompt(prompt_id: str) -> None:
-    """A ``ValueError`` listing the known prompts when ``prompt_id`` is not one of them."""
-    _template(prompt_id)
+    """A ``ValueError`` naming close prompts and listing every one when ``prompt_id`` is not one of them."""
+    PROMPTS.get(prompt_id)
 
 
 def _template_hash(text: str) -> str:
@@ -108,7 +122,7 @@ def _template_hash(text: str) -> str:
 
 
 def template_hash(prompt_id: str) -> str:
-    return _template_hash(_template(prompt_id)["text"])
+    return _template_hash(PROMPTS.get(prompt_id).text)
 
 
 def _shuffle_rng(seed, clip_id) -> np.random.Generator:
@@ -153,26 +167,26 @@ def render(prompt_id: str, labels, order: str = "fixed", seed=0, clip_id=None, t
     it to :func:`emoprobe.parse.parse` so letters can be read back. Templates that do not state timestamps
     ignore ``timestamps``; ``closed_set_timed`` requires them.
     """
-    tmpl = _template(prompt_id)
+    tmpl = PROMPTS.get(prompt_id)
     ordered = class_order(labels, order, seed=seed, clip_id=clip_id)
-    if tmpl.get("lettered") and len(ordered) > len(LETTERS):
+    if tmpl.lettered and len(ordered) > len(LETTERS):
         raise ValueError(f"prompt {prompt_id!r}: at most {len(LETTERS)} lettered options, got {len(ordered)}")
     fields = {
         "labels": ", ".join(ordered),
         "options": "\n".join(f"{LETTERS[i]}. {label}" for i, label in enumerate(ordered)),
     }
-    if tmpl.get("needs_timestamps"):
+    if tmpl.needs_timestamps:
         if timestamps is None or len(timestamps) == 0:
             raise ValueError(f"prompt {prompt_id!r} states frame times: pass timestamps (seconds, one per frame)")
         fields["timestamps"] = _format_timestamps(timestamps)
         fields["n_frames"] = len(timestamps)
-    text = tmpl["text"].format(**fields)
+    text = tmpl.text.format(**fields)
     if context is not None and str(context).strip():
         text = CONTEXT_BLOCK.format(context=str(context).strip()) + text
     return {
         "prompt_id": prompt_id,
         "text": text,
         "class_order": ordered,
-        "template_hash": _template_hash(tmpl["text"]),
-        "options": list(ordered) if tmpl.get("lettered") else None,
+        "template_hash": _template_hash(tmpl.text),
+        "options": list(ordered) if tmpl.lettered else None,
     }

@@ -9,14 +9,18 @@ https://github.com/sunlicai/MAE-DFER; DFER-CLIP's annotation lists, https://gith
 - ``dfer-clip``: ``annotation/DFEW_set_{k}_{train,test}.txt``, lines ``<frame_dir> <num_frames> <label0>``.
 - ``mae-dfer``: ``saved/data/dfew/org/split0{k}/{train,test}.csv`` (or ``split0{k}/...``), lines
   ``<frame_dir> <label0>``.
-Labels are mapped through class names: `order` names the integer order of the file (emoprobe.labels.ID_ORDERS;
+Labels are mapped through class names: `order` names the integer order of the file (``id_orders`` below;
 default: ``official`` for the CSVs, ``dfer-clip`` (official - 1) for the derived lists).
 """
 
 from .layout import Format, Layout
 
+# The official ids 1-7 (the DFEW authors' README); DFER-CLIP, Former-DFER, MAE-DFER and S2D number them from 0.
+CLASSES = ("happy", "sad", "neutral", "angry", "surprise", "disgust", "fear")
+
 LAYOUT = Layout(
-    name="dfew", title="DFEW", folds=5, id_width=5,
+    name="dfew", title="DFEW", folds=5, id_width=5, classes=CLASSES,
+    id_orders={"official": CLASSES, "dfer-clip": CLASSES}, one_based=("official",),
     formats={
         "official": Format(("EmoLabel_DataSplit/{split}(single-labeled)/set_{fold}.csv",
                             "EmoLabel_DataSplit/{split}(single-labeled)/{split}_set_{fold}.csv"),

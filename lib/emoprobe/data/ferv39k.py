@@ -12,8 +12,12 @@ A clip's id is its ``Scene/Emotion/NNNN`` path.
 
 from .layout import Format, Layout
 
+# As DFER-CLIP and MAE-DFER number them (DFEW's order); S2D's label_index.txt sorts them alphabetically.
+CLASSES = ("happy", "sad", "neutral", "angry", "surprise", "disgust", "fear")
+
 LAYOUT = Layout(
-    name="ferv39k", title="FERV39k", folds=None, id_parts=3,
+    name="ferv39k", title="FERV39k", folds=None, id_parts=3, classes=CLASSES,
+    id_orders={"dfer-clip": CLASSES, "s2d": tuple(sorted(CLASSES))},
     formats={
         "official": Format(("4_setups/All_scenes/{split}_All.csv",), line="words",
                            shape="<Scene>/<Emotion>/<NNNN> <ClassName>"),

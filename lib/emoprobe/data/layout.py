@@ -15,14 +15,14 @@ Line shapes (``Format.line``):
 - ``"dfer-clip"``: ``<path> <num_frames> <label>`` and ``"mae-dfer"``: ``<path> <label>``, the derived lists
   of DFER-CLIP and MAE-DFER, whose first field is a path to the clip (tried before the clip folders).
 
-Labels are class names (``Format.order`` None) or integers in a named order (emoprobe.labels.ID_ORDERS). A
+Labels are class names (``Format.order`` None) or integers in a named order (``Layout.id_orders``). A
 clip's id is the last ``Layout.id_parts`` components of its listed name without ``.mp4``, zero-padded to
 ``Layout.id_width`` digits when it is a number (spreadsheets drop leading zeros).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -40,7 +40,7 @@ class Format:
 
     split_files: tuple[str, ...]    # candidates relative to the root, with {split} and {fold}; the first found
     line: str                       # a key of LINES
-    order: str | None = None        # integer label order (emoprobe.labels.ID_ORDERS); None: class names
+    order: str | None = None        # a key of the layout's ``id_orders``; None: the lines hold class names
     header: tuple[str, ...] = ()    # a first row equal to this (any case) is a header
     extra_fields: bool = False      # "words": fields after the label are allowed (captions)
     shape: str = ""                 # how a line looks, for error messages
@@ -56,10 +56,14 @@ class Format:
 class Layout:
     """Where a dataset release keeps its split files and clips."""
 
-    name: str                       # the dataset's key (emoprobe.labels.LABEL_SETS)
+    name: str                       # the dataset's key (emoprobe.data.DATASETS, emoprobe.labels)
     title: str                      # as the dataset's authors write it, for messages
+    classes: tuple[str, ...]        # class names, lower case, in the dataset's own order
     formats: Mapping[str, Format]   # the first is the release's own ("official")
     clip_dirs: tuple[str, ...]      # folders under the root that hold clips (mp4 files or frame folders)
+    # integer orders of published split files: order name -> class names by id (0-based unless in one_based)
+    id_orders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    one_based: tuple[str, ...] = ()
     folds: int | None = None        # number of folds; None: one train/test split
     id_parts: int = 1
     id_width: int | None = None
@@ -69,7 +73,20 @@ class Layout:
     def __post_init__(self):
         if not self.formats:
             raise ValueError(f"{self.name}: a layout needs at least one format")
+        classes = tuple(self.classes)
+        if len(classes) < 2 or len(set(classes)) != len(classes) or any(c != c.strip().lower() or not c
+                                                                         for c in classes):
+            raise ValueError(f"{self.name}: classes must be at least two distinct lower-case names, got {classes}")
+        for order, names in self.id_orders.items():
+            if sorted(names) != sorted(classes):
+                raise ValueError(f"{self.name}: id order {order!r} must list every class once, got {tuple(names)}")
+        for needed in [f.order for f in self.formats.values() if f.order] + list(self.one_based):
+            if needed not in self.id_orders:
+                raise ValueError(f"{self.name}: label order {needed!r} is not one of id_orders "
+                                 f"{sorted(self.id_orders)}")
+        object.__setattr__(self, "classes", classes)
         object.__setattr__(self, "formats", MappingProxyType(dict(self.formats)))
+        object.__setattr__(self, "id_orders", MappingProxyType({k: tuple(v) for k, v in self.id_orders.items()}))
 
     def split_file_candidates(self, split: str, fold, fmt: str) -> list[str]:
         return [p.format(split=split, fold=fold) for p in self.formats[fmt].split_files]

@@ -91,10 +91,9 @@ def name_label(dataset, name, file, line_no) -> str:
 
 def id_label(dataset, order, value, file, line_no) -> str:
     if not str(value).strip().lstrip("-").isdigit():
-        from emoprobe.labels import ID_ORDERS, ONE_BASED
+        from emoprobe.labels import ID_ORDERS, first_id
 
-        names = ID_ORDERS.get(dataset, {}).get(order, ())
-        lo = 1 if (dataset, order) in ONE_BASED else 0
+        names, lo = ID_ORDERS[dataset][order], first_id(dataset, order)
         raise ValueError(f"{file}:{line_no}: expected an integer label id ({lo}..{lo + len(names) - 1}, the "
                          f"{order} order: {', '.join(f'{lo + k}={n}' for k, n in enumerate(names))}), got {value!r}")
     try:

@@ -49,10 +49,13 @@ def dataset_of(profile: str, test_set: str = "test") -> str:
 
 def _key(config: dict) -> str:
     from emoprobe.codehash import code_fingerprint, string_constants
+    from emoprobe.labels import label_set
     from emoprobe.probe.training import canonical_json, sha256
 
     code = code_fingerprint([WRITER], constants=string_constants(config), exclude=NOT_FOLLOWED)
-    return sha256(canonical_json({"pool": config, "size": zoo.FRAME_SIZE, "code": code}))[:16]
+    # the class names come from the dataset's layout, which the code analysis does not follow: they are data
+    return sha256(canonical_json({"pool": config, "classes": label_set(config["dataset"]), "size": zoo.FRAME_SIZE,
+                                  "code": code}))[:16]
 
 
 def folder(profile: str = "quick", test_set: str = "test", cache_dir=None, workers: int = 1,

@@ -150,8 +150,9 @@ def config(name: str, profile: str = "quick", seed: int = 0, cache_dir=None) -> 
     _check(name, profile)
     entry, prof = MODELS[name], PROFILES[profile]
     ds = dataset(profile)
+    # the class names are data the training reads (from the dataset's layout, which the code analysis does not see)
     out = {"name": name, "profile": profile, "seed": int(seed), "kind": entry["kind"], "frame_size": FRAME_SIZE,
-           "dataset": ds}
+           "dataset": ds, "classes": labels(profile)}
     out.update(KINDS[entry["kind"]].configure(entry, prof, ds))
     if "init" in entry:
         # the starting point's own key: retraining it invalidates every model trained from it
