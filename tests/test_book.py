@@ -133,7 +133,7 @@ def test_results_page_is_built_from_what_each_chapter_recorded(smoke_book):
     page = (html / "book" / "results.html").read_text()
     for r in rows:
         assert f'href="../notebooks/{r["chapter"]}.html"' in page, r["chapter"]
-    for chapter, _ in FINDINGS.values():
+    for chapter in (f.chapter for f in FINDINGS.values()):
         nb = nbformat.read(executed / f"{chapter}.ipynb", as_version=4)
         tags = [c.metadata.get("tags", []) for c in nb.cells]
         first = next(i for i, t in enumerate(tags) if "emoprobe-summary" in t)

@@ -130,7 +130,7 @@ def test_results_page_leads_to_every_finding_and_its_summary_figure(site, browse
     links = dict(page.eval_on_selector_all("article table a[href]", "els => els.map(e => [e.innerText, e.href])"))
     assert set(links) == set(FINDINGS), links
     for finding, href in links.items():
-        chapter = FINDINGS[finding][0]
+        chapter = FINDINGS[finding].chapter
         assert href.endswith(f"notebooks/{chapter}.html"), (finding, href)
         page.goto(href, wait_until="load")
         # the chapter's first figure is its summary, above the parameter box, decoded to real pixels

@@ -1,7 +1,8 @@
-"""CONTRIBUTING.md's recipes, followed to the letter: a new frame sampler, model entry, backend and dataset work
-through the engine by name, with no other file touched."""
+"""CONTRIBUTING.md's recipes, followed to the letter: a new frame sampler, model entry, backend, dataset and
+finding chapter work by name, with no other file touched."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -114,3 +115,86 @@ def test_a_new_backend_and_a_new_dataset_run_by_name(tmp_path):
     finally:
         BACKENDS.unregister("brightness_test")
         DATASETS.unregister("toyset")
+
+
+def _notebook(cells):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for kind, source, *tags in cells:
+        cell = (nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell)(source)
+        if tags:
+            cell.metadata["tags"] = list(tags)
+        nb.cells.append(cell)
+    return nb
+
+
+def test_a_new_finding_chapter_reaches_the_results_page(tmp_path, monkeypatch):
+    """The guide's chapter: a notebook (claim, parameters, library calls, ``conclude``), its rule in
+    emoprobe.verdicts, one ``FINDINGS`` entry, and its lines in runs.yml and _toc.yml. The notebook's cells run
+    here in one namespace, with the parameters papermill would inject, so the test can see what the library
+    made of it; the book's check names each list the chapter is missing from."""
+    import matplotlib
+    import nbformat
+    import yaml
+
+    from emoprobe import book, results, verdicts
+    from emoprobe.probe import disclosure
+    from emoprobe.results import FINDINGS, Finding
+
+    matplotlib.use("Agg")
+
+    def f8_gap(gap: verdicts.Delta) -> verdicts.Verdict:  # the rule, as it would be written in verdicts.py
+        if not math.isfinite(gap.value):
+            return verdicts.Verdict("not testable here", ("Nothing was measured.",))
+        status = "reproduced" if gap.low > 0 else "not reproduced"
+        return verdicts.Verdict(status, (f"The gap is {gap.value:+.2f} ({gap.low:+.2f} to {gap.high:+.2f}).",),
+                                {"gap": gap.value})
+
+    monkeypatch.setattr(verdicts, "f8_gap", f8_gap, raising=False)
+    with pytest.raises(ValueError, match="unknown designed-in fact"):
+        Finding("f8_gap", "A claim.", "what emerged", ("weather",))
+    FINDINGS.register("F8", Finding("f8_gap", "A new gap opens.", "how wide the gap is", ("prior", "frames")))
+    try:
+        nb = _notebook([
+            ("md", "# F8: a new gap opens"),
+            ("code", "profile = 'quick'\nmodels = ['probe:smoke/vlm-prior1']\nmeasured = (0.10, 0.04, 0.16)",
+             "parameters"),
+            ("code", "from emoprobe import results, verdicts\nfrom emoprobe.probe import disclosure\n"
+                     "box = disclosure.box_for('F8', models)"),
+            ("code", "v = verdicts.f8_gap(verdicts.Delta(*measured))\n"
+                     "rec = results.conclude('F8', v, 'The gap, measured.', paper=[results.Point('paper', 0.2)],\n"
+                     "    ours=[results.Point('ours', *measured)], xlabel='gap', caption='Look at the gap.',\n"
+                     "    profile=profile, models=models)"),
+        ])
+        (tmp_path / "notebooks").mkdir()
+        nbformat.write(nb, tmp_path / "notebooks" / "f8_gap.ipynb")
+        ns = {}
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                exec(cell.source, ns)
+        assert "`smoke` zoo" in ns["box"] and "how wide the gap is" in ns["box"]
+        assert len(disclosure.designed_in("F8", "smoke")) == 2
+        assert ns["rec"]["status"] == "reproduced" and ns["rec"]["chapter"] == "f8_gap"
+        row = results.table({"f8_gap": ns["rec"]})[-1]
+        assert row["finding"] == "F8" and "(../notebooks/f8_gap.ipynb)" in results.page([row], "")
+
+        # the lists: a runs.yml entry without its _toc.yml page, then the finding's chapter missing from runs.yml
+        (tmp_path / "runs.yml").write_text(yaml.safe_dump({"notebooks": [
+            {"name": "f8_gap", "path": "notebooks/f8_gap.ipynb", "profiles": {"smoke": {}, "quick": {}}}]}))
+        (tmp_path / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro"}))
+        runs = book.load_runs(tmp_path, "smoke")
+        assert runs[0]["parameters"] == {"profile": "smoke"}
+        with pytest.raises(book.BookError) as err:
+            book.check_listed(tmp_path, runs)
+        assert "notebooks/f8_gap.ipynb is in runs.yml but not in _toc.yml" in str(err.value)
+        assert "finding F1 (emoprobe.results.FINDINGS) names chapter 'f1_vlm_vs_vision'" in str(err.value)
+        assert "F8" not in str(err.value)
+        (tmp_path / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro", "parts": [
+            {"caption": "The findings", "chapters": [{"file": "notebooks/f8_gap"}]}]}))
+        with pytest.raises(book.BookError) as err:
+            book.check_listed(tmp_path, runs)
+        assert "_toc.yml" not in str(err.value).split("disagree:")[1]
+    finally:
+        FINDINGS.unregister("F8")
+    book.check_listed(book.find_root(), book.load_runs(book.find_root(), "quick"))  # the repository's own lists agree

@@ -22,3 +22,14 @@ def test_the_facts_are_the_configured_values():
     assert "`smoke` zoo" in disclosure.box_for("F2", ["probe:smoke/vlm-prior1", "qwen2.5-vl-7b"])
     with pytest.raises(ValueError, match="finding"):
         disclosure.designed_in("F8")
+
+
+def test_every_fact_a_finding_can_name_has_its_sentence():
+    from emoprobe.results import Finding
+
+    FINDINGS.register("F-all", Finding("all_facts", "Every fact.", "nothing", disclosure.FACTS))
+    try:
+        sentences = disclosure.designed_in("F-all", "quick")
+    finally:
+        FINDINGS.unregister("F-all")
+    assert len(sentences) == len(set(sentences)) == len(disclosure.FACTS)

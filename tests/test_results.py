@@ -53,7 +53,7 @@ def test_page_links_every_row_to_its_chapter_and_escapes_table_cells(tmp_path):
     rows = table({"f1_vlm_vs_vision": rec})
     text = page(rows, "# Results")
     assert text.startswith("# Results")
-    for chapter, _ in FINDINGS.values():
+    for chapter in (f.chapter for f in FINDINGS.values()):
         assert f"(../notebooks/{chapter}.ipynb)" in text
     assert "a \\| b" in text  # a pipe in a reason does not split the row
     write_files(rows, tmp_path)

@@ -19,23 +19,70 @@ import json
 import math
 from dataclasses import dataclass
 
-__all__ = ["FINDINGS", "MIME", "FIGURE_ROLE", "Point", "conclude", "record", "figure", "table", "page",
+from emoprobe.registry import Registry
+
+__all__ = ["FINDINGS", "Finding", "MIME", "FIGURE_ROLE", "Point", "conclude", "record", "figure", "table", "page",
            "write_files"]
 
 MIME = "application/vnd.emoprobe.result+json"
 FIGURE_ROLE = "paper-beside-us"  # an output's metadata["emoprobe"]: the figure book.finalize moves to the top
 
-# The paper's seven findings, in the book's words: id -> (chapter name in runs.yml, the claim)
-FINDINGS = {
-    "F1": ("f1_vlm_vs_vision", "Zero-shot VLMs trail specialised vision-only classifiers."),
-    "F2": ("f2_frame_shuffle", "Shuffling frames barely moves VLMs, while vision-only models drop."),
-    "F3": ("f3_lexical_frequency", "Per-class accuracy tracks how common the emotion word is (English and Chinese)."),
-    "F4": ("f4_head_class_collapse", "Rare emotions collapse into the head classes."),
-    "F5": ("f5_balanced_finetuning", "Class-balanced fine-tuning spreads the answers and helps the tail."),
-    "F6 micro": ("f6_micro_sampling", "Sparse VLM frame sampling misses micro-expressions of 0.25-0.5 s."),
-    "F6 sweep": ("f6_fps_sweep", "Accuracy rises with the frame rate, then falls past about 5 fps."),
-    "F7": ("f7_msce", "Text summaries of the in-between frames (MSCE) help."),
-}
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding of the paper as the book treats it: its chapter (the notebook's name in runs.yml), the claim
+    in the book's words, what the chapter measures that no setting fixed in advance (``emerged``), and which facts
+    of the probe's training bear on it (``designed_in``: keys of emoprobe.probe.disclosure.FACTS; empty when no
+    model is trained)."""
+
+    chapter: str
+    claim: str
+    emerged: str
+    designed_in: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        from emoprobe.probe.disclosure import FACTS
+
+        unknown = sorted(set(self.designed_in) - set(FACTS))
+        if unknown:
+            raise ValueError(f"Finding {self.chapter!r}: unknown designed-in fact(s) {unknown}; expected some of "
+                             f"{sorted(FACTS)}")
+        if not (self.chapter and self.claim.strip() and self.emerged.strip()):
+            raise ValueError(f"Finding {self.chapter!r}: chapter, claim and emerged must be non-empty")
+
+
+# The paper's seven findings, in the book's words, in the book's order
+FINDINGS = Registry("finding")
+FINDINGS.register("F1", Finding(
+    "f1_vlm_vs_vision", "Zero-shot VLMs trail specialised vision-only classifiers.",
+    "whether a zero-shot VLM that learnt its class words from captions ranks below a classifier trained on the "
+    "task's labels, and by how much", ("prior", "prompt", "split", "frames")))
+FINDINGS.register("F2", Finding(
+    "f2_frame_shuffle", "Shuffling frames barely moves VLMs, while vision-only models drop.",
+    "how much each model's answers depend on the order of its frames, and whether training on shuffled frames "
+    "takes that dependence away", ("order", "frames")))
+FINDINGS.register("F3", Finding(
+    "f3_lexical_frequency", "Per-class accuracy tracks how common the emotion word is (English and Chinese).",
+    "whether per-class accuracy (not only how often a word is answered) follows the word's frequency",
+    ("prior", "prompt")))
+FINDINGS.register("F4", Finding(
+    "f4_head_class_collapse", "Rare emotions collapse into the head classes.",
+    "how strongly the answers pile onto the head classes, and whether that grows with the prior",
+    ("prior", "prompt")))
+FINDINGS.register("F5", Finding(
+    "f5_balanced_finetuning", "Class-balanced fine-tuning spreads the answers and helps the tail.",
+    "what each class sampler does to the answers and to the tail classes' recall", ("split", "prior")))
+FINDINGS.register("F6 micro", Finding(
+    "f6_micro_sampling", "Sparse VLM frame sampling misses micro-expressions of 0.25-0.5 s.",
+    "nothing: the chapter is exact arithmetic on clip lengths and sampler rules, no model is trained"))
+FINDINGS.register("F6 sweep", Finding(
+    "f6_fps_sweep", "Accuracy rises with the frame rate, then falls past about 5 fps.",
+    "where accuracy peaks as the frame rate grows, with and without a fixed token budget", ("frames", "micro")))
+FINDINGS.register("F7", Finding(
+    "f7_msce", "Text summaries of the in-between frames (MSCE) help.",
+    "whether the model's own descriptions of the in-between frames, or a separate describer's, are good enough "
+    "to help, and whether the true text helps where the keyframes missed the event",
+    ("oracle", "describer", "frames")))
 COLUMNS = ("finding", "claim", "paper", "paper_source", "ours", "status", "reason", "profile", "seeds", "models",
            "chapter")
 
@@ -76,9 +123,7 @@ def record(finding: str, verdict, paper: list[Point], ours: list[Point], *, prof
     """The chapter's result as plain data (what the results page and its JSON and CSV hold). ``paper_text``,
     ``ours_text``: how the row states each side (default: its points joined; "no number reported" and
     "nothing measured" when there are none)."""
-    if finding not in FINDINGS:
-        raise ValueError(f"finding: expected one of {list(FINDINGS)}, got {finding!r}")
-    chapter, claim = FINDINGS[finding]
+    chapter, claim = FINDINGS[finding].chapter, FINDINGS[finding].claim
     reason = verdict.reasons[0] if verdict.reasons else ""
     return {"finding": finding, "claim": claim, "chapter": chapter, "status": verdict.status, "reason": reason,
             "paper": paper_text or "; ".join(p.text() for p in paper) or "no number reported",
@@ -147,7 +192,8 @@ def table(records: dict[str, dict | None], stale=()) -> list[dict]:
     recorded); the reason of a chapter in ``stale`` (reused by ``emoprobe book --only`` although what it
     depends on changed) starts with ``STALE``, so an out-of-date verdict never reads as this build's."""
     rows = []
-    for finding, (chapter, claim) in FINDINGS.items():
+    for finding, entry in FINDINGS.items():
+        chapter, claim = entry.chapter, entry.claim
         rec = records.get(chapter)
         if rec is None:
             rows.append({"finding": finding, "claim": claim, "chapter": chapter, "status": "not executed",

@@ -9,22 +9,11 @@ what came out of training. The designed-in facts below are read from the zoo's c
 
 from __future__ import annotations
 
-__all__ = ["EMERGED", "designed_in", "box", "box_for"]
+__all__ = ["FACTS", "designed_in", "box", "box_for"]
 
-# Per finding: what the chapter measures that no setting fixed in advance (the question the probe can answer)
-EMERGED = {
-    "F1": "whether a zero-shot VLM that learnt its class words from captions ranks below a classifier trained on "
-          "the task's labels, and by how much",
-    "F2": "how much each model's answers depend on the order of its frames, and whether training on shuffled "
-          "frames takes that dependence away",
-    "F3": "whether per-class accuracy (not only how often a word is answered) follows the word's frequency",
-    "F4": "how strongly the answers pile onto the head classes, and whether that grows with the prior",
-    "F5": "what each class sampler does to the answers and to the tail classes' recall",
-    "F6 micro": "nothing: the chapter is exact arithmetic on clip lengths and sampler rules, no model is trained",
-    "F6 sweep": "where accuracy peaks as the frame rate grows, with and without a fixed token budget",
-    "F7": "whether the model's own descriptions of the in-between frames, or a separate describer's, are good "
-          "enough to help, and whether the true text helps where the keyframes missed the event",
-}
+# The facts of the probe's training a finding can name (emoprobe.results.Finding.designed_in); their sentences,
+# with the configured values, are written by ``designed_in``.
+FACTS = ("prior", "prompt", "frames", "oracle", "order", "describer", "split", "micro")
 
 
 def designed_in(finding: str, profile: str = "quick") -> list[str]:
@@ -33,10 +22,10 @@ def designed_in(finding: str, profile: str = "quick") -> list[str]:
     from emoprobe.probe.vlm.budget import VISUAL_TOKENS
     from emoprobe.probe.vlm.examples import TRAIN_FPS, TRAIN_UNIFORM
     from emoprobe.probe.videomae import MODEL_DEFAULTS as VIDEOMAE
+    from emoprobe.results import FINDINGS
 
-    if finding not in EMERGED:
-        raise ValueError(f"finding: expected one of {list(EMERGED)}, got {finding!r}")
-    if finding == "F6 micro":
+    wanted = FINDINGS.get(finding).designed_in
+    if not wanted:
         return ["nothing: no model is involved"]
     p = zoo.PROFILES[profile]
     powers = sorted({m["prior_power"] for m in zoo.MODELS.values() if m["kind"] == "pretrain"})
@@ -69,24 +58,24 @@ def designed_in(finding: str, profile: str = "quick") -> list[str]:
                  "see it",
         "micro": f"{p.web['micro_fraction']:.0%} of the training clips are micro-expressions",
     }
-    wanted = {"F1": ("prior", "prompt", "split", "frames"), "F2": ("order", "frames"),
-              "F3": ("prior", "prompt"), "F4": ("prior", "prompt"), "F5": ("split", "prior"),
-              "F6 sweep": ("frames", "micro"), "F7": ("oracle", "describer", "frames")}[finding]
     return [facts[k] for k in wanted]
 
 
 def box(finding: str, profile: str | None) -> str:
     """A MyST admonition: designed in, emerged. ``profile``: the zoo profile of the chapter's probe models, or
     None when the chapter runs real models (then nothing is designed in by us)."""
+    from emoprobe.results import FINDINGS
+
     title = ":::{admonition} What the probe builds in, and what emerged\n:class: seealso\n\n"
-    if finding == "F6 micro":
+    emerged = FINDINGS.get(finding).emerged
+    if not FINDINGS[finding].designed_in:
         return title + "Nothing is trained: the chapter is exact arithmetic on published clip lengths and the samplers' rules.\n:::"
     if profile is None:
         return (title + "These are real models on real data: nothing below was put in by us. The verdict speaks "
-                f"about these models. Measured here: {EMERGED[finding]}.\n:::")
+                f"about these models. Measured here: {emerged}.\n:::")
     lines = "\n".join(f"- {f}" for f in designed_in(finding, profile))
     return (title + f"**Designed in** (the `{profile}` zoo's configuration):\n\n{lines}\n\n**Emerged** (what the "
-            f"chapter measures): {EMERGED[finding]}.\n\nA verdict of *reproduced* here means the mechanism, "
+            f"chapter measures): {emerged}.\n\nA verdict of *reproduced* here means the mechanism, "
             "trained into a tiny model, produces the paper's signature; it is not a claim about the paper's "
             "numbers for real VLMs.\n:::")
 
