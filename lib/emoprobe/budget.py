@@ -107,11 +107,8 @@ def _hf_frame_smart_resize(height, width, factor, min_pixels, max_pixels):
     return h_bar, w_bar
 
 
-def _hf_video_smart_resize(num_frames, height, width, temporal_factor, factor, min_pixels, max_pixels):
-    # transformers 5.24.0 models/qwen3_vl/video_processing_qwen3_vl.py `smart_resize`: the pixel range bounds
-    # the whole video (frames x height x width), with the frame count rounded half-to-even to pairs.
-    if num_frames < temporal_factor:
-        raise ValueError(f"t:{num_frames} must be larger than temporal_factor:{temporal_factor}")
+def _upscaled(height, width, factor):
+    # the first steps of the processors' smart_resize: a side below one patch is scaled up, keeping the aspect
     if height < factor or width < factor:
         scale = max(factor / height, factor / width)
         height = int(height * scale)
@@ -119,6 +116,15 @@ def _hf_video_smart_resize(num_frames, height, width, temporal_factor, factor, m
     if max(height, width) / min(height, width) > 200:
         raise ValueError(f"absolute aspect ratio must be smaller than 200, "
                          f"got {max(height, width) / min(height, width)}")
+    return height, width
+
+
+def _hf_video_smart_resize(num_frames, height, width, temporal_factor, factor, min_pixels, max_pixels):
+    # transformers 5.24.0 models/qwen3_vl/video_processing_qwen3_vl.py `smart_resize`: the pixel range bounds
+    # the whole video (frames x height x width), with the frame count rounded half-to-even to pairs.
+    if num_frames < temporal_factor:
+        raise ValueError(f"t:{num_frames} must be larger than temporal_factor:{temporal_factor}")
+    height, width = _upscaled(height, width, factor)
     h_bar = round(height / factor) * factor
     w_bar = round(width / factor) * factor
     t_bar = round(num_frames / temporal_factor) * temporal_factor
@@ -138,13 +144,7 @@ def _hf_video_smart_resize_many(num_frames: np.ndarray, height, width, temporal_
     # `_hf_video_smart_resize` for an array of frame counts (all >= temporal_factor are exact; smaller
     # counts, which the processor refuses, get a placeholder size).
     n = np.asarray(num_frames, dtype=np.int64)
-    if height < factor or width < factor:
-        scale = max(factor / height, factor / width)
-        height = int(height * scale)
-        width = int(width * scale)
-    if max(height, width) / min(height, width) > 200:
-        raise ValueError(f"absolute aspect ratio must be smaller than 200, "
-                         f"got {max(height, width) / min(height, width)}")
+    height, width = _upscaled(height, width, factor)
     h0 = round(height / factor) * factor
     w0 = round(width / factor) * factor
     t_bar = np.round(n / temporal_factor).astype(np.int64) * temporal_factor  # half-to-even, like round()
