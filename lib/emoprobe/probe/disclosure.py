@@ -49,7 +49,8 @@ def designed_in(finding: str, profile: str = "quick") -> list[str]:
         "order": "every training input shows its frames in order"
                  + (f" except {', '.join(f'`{n}`' for n in shuffled)}'s, whose frames are shuffled anew at every "
                     "step on purpose (the chapter's dial)" if shuffled else "")
-                 + "; no class but MAFW's disappointment needs the order to be told apart",
+                 + "; no class of DFEW or MAFW needs the order of the frames to be told apart (MAFW's "
+                 "disappointment, a smile that collapses, keeps both of its states when shuffled)",
         "describer": (f"{', '.join(f'`{n}`' for n in describers)} is trained on stage 1 alone, with the oracle "
                       "motion words of a keyframe gap as its answers: its text imitates the oracle's by design, "
                       "how well it does so from the frames is measured") if describers else "no describer is trained",
