@@ -185,16 +185,13 @@ def test_a_new_finding_chapter_reaches_the_results_page(tmp_path, monkeypatch):
         (tmp_path / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro"}))
         runs = book.load_runs(tmp_path, "smoke")
         assert runs[0]["parameters"] == {"profile": "smoke"}
-        with pytest.raises(book.BookError) as err:
+        with pytest.raises(book.BookError, match=r"notebooks/f8_gap.ipynb is in runs.yml but not in _toc.yml"):
             book.check_listed(tmp_path, runs)
-        assert "notebooks/f8_gap.ipynb is in runs.yml but not in _toc.yml" in str(err.value)
-        assert "finding F1 (emoprobe.results.FINDINGS) names chapter 'f1_vlm_vs_vision'" in str(err.value)
-        assert "F8" not in str(err.value)
         (tmp_path / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro", "parts": [
             {"caption": "The findings", "chapters": [{"file": "notebooks/f8_gap"}]}]}))
-        with pytest.raises(book.BookError) as err:
-            book.check_listed(tmp_path, runs)
-        assert "_toc.yml" not in str(err.value).split("disagree:")[1]
+        unlisted = book.check_listed(tmp_path, runs)  # a trimmed book: the other findings are named, not fatal
+        assert any("finding F1 (emoprobe.results.FINDINGS) names chapter 'f1_vlm_vs_vision'" in x for x in unlisted)
+        assert not any("F8" in x for x in unlisted)
     finally:
         FINDINGS.unregister("F8")
-    book.check_listed(book.find_root(), book.load_runs(book.find_root(), "quick"))  # the repository's own lists agree
+    assert book.check_listed(book.find_root(), book.load_runs(book.find_root(), "quick")) == []  # the repository's

@@ -61,26 +61,28 @@ def load_runs(root: Path, profile: str) -> list[dict]:
 
 def _toc_files(entry) -> list[str]:
     if isinstance(entry, dict):
-        return ([entry["file"]] if "file" in entry else []) + [f for v in entry.values() for f in _toc_files(v)]
+        own = [entry[k] for k in ("root", "file") if isinstance(entry.get(k), str)]
+        return own + [f for v in entry.values() for f in _toc_files(v)]
     if isinstance(entry, list):
         return [f for v in entry for f in _toc_files(v)]
     return []
 
 
-def check_listed(root: Path, runs: list[dict]) -> None:
-    """A chapter added in one place but not the others stops the build with what is missing where: every
-    notebook of runs.yml must be a page of ``_toc.yml`` (Jupyter Book would leave it out of the book), and every
-    finding of emoprobe.results.FINDINGS a notebook of runs.yml (its results row would read "not executed")."""
+def check_listed(root: Path, runs: list[dict]) -> list[str]:
+    """A chapter added in one list but not the other: every notebook of runs.yml must be a page of ``_toc.yml``
+    (Jupyter Book would leave it out of the book), else a ``BookError`` says what to add. Returns the findings of
+    emoprobe.results.FINDINGS whose chapter runs.yml does not list (a trimmed book may leave some out; their
+    results rows read "not executed"), for the log."""
     from emoprobe.results import FINDINGS
 
     pages = {str(Path(f).with_suffix("")) for f in _toc_files(yaml.safe_load((root / "_toc.yml").read_text()))}
     missing = [f"{r['source']} is in runs.yml but not in _toc.yml (add `- file: {Path(r['source']).with_suffix('')}`)"
                for r in runs if str(Path(r["source"]).with_suffix("")) not in pages]
-    names = {r["name"] for r in runs}
-    missing += [f"finding {f} (emoprobe.results.FINDINGS) names chapter {e.chapter!r}, which runs.yml does not list"
-                for f, e in FINDINGS.items() if e.chapter not in names]
     if missing:
         raise BookError("the book's chapter lists disagree:\n  " + "\n  ".join(missing))
+    names = {r["name"] for r in runs}
+    return [f"finding {f} (emoprobe.results.FINDINGS) names chapter {e.chapter!r}, which runs.yml does not list"
+            for f, e in FINDINGS.items() if e.chapter not in names]
 
 
 def _code_fingerprint(root: Path) -> str:
@@ -308,7 +310,8 @@ def make_book(profile: str = "quick", only: list[str] | None = None, force: bool
     root = root or find_root()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     runs = load_runs(root, profile)
-    check_listed(root, runs)
+    for line in check_listed(root, runs):
+        log(f"book: {line}; its results row will read 'not executed'")
     unknown = set(only or []) - {r["name"] for r in runs}
     if unknown:
         raise BookError(f"unknown notebook(s) {sorted(unknown)}; runs.yml has {[r['name'] for r in runs]}")
