@@ -68,8 +68,9 @@ def box(finding: str, profile: str | None) -> str:
     from emoprobe.results import FINDINGS
 
     title = ":::{admonition} What the probe builds in, and what emerged\n:class: seealso\n\n"
-    emerged = FINDINGS.get(finding).emerged
-    if not FINDINGS[finding].designed_in:
+    entry = FINDINGS.get(finding)
+    emerged = entry.emerged
+    if not entry.designed_in:
         return title + "Nothing is trained: the chapter is exact arithmetic on published clip lengths and the samplers' rules.\n:::"
     if profile is None:
         return (title + "These are real models on real data: nothing below was put in by us. The verdict speaks "
